@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The TPM 2.0 core. tpm.c is the only file that includes tss2 headers.
+ *
+ * Objects cross this interface as marshalled TPM2B_PUBLIC / TPM2B_PRIVATE byte
+ * strings (each including its 2-byte size prefix), exactly the bytes a
+ * TSS2 PRIVATE KEY file stores (tss2key.h), so callers never see TSS types.
+ *
+ * Every operation loads what it needs, uses it and flushes it: no transient
+ * object or session is left in the TPM when a function returns, on success or
+ * failure. Commands that carry a secret (Create of sealed data, Unseal, Sign)
+ * run in a salted HMAC or policy session bound to the SRK with AES-128-CFB
+ * parameter encryption.
+ *
+ * Errors: functions return -errno; keyd_tpm_last_error() then gives one line
+ * naming the cause and the remedy (no secret in it). The errno values are fixed
+ * so programs can map them to exit codes:
+ *   -ENODEV      no TPM at the TCTI (or TCTI library missing)
+ *   -ESTALE      the PCR state differs from the policy a secret was sealed to
+ *   -EXDEV       the SRK at 0x81000001 is not the pinned one (another TPM / cleared)
+ *   -EACCES      wrong auth value (PIN)
+ *   -EBUSY       dictionary-attack lockout (or TPM busy/retry exhausted)
+ *   -ENOSPC      TPM out of object memory
+ *   -EOPNOTSUPP  algorithm, curve or bank not supported by this TPM
+ *   -EBADMSG     a blob that the TPM rejects as malformed or not ours (integrity)
+ *   -EINVAL      bad argument
+ *   -EIO         any other TPM failure (the decoded TSS code is in the message)
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keyalg.h"
+#include "macro.h"
+
+#define KEYD_TPM_SRK_HANDLE 0x81000001u
+#define KEYD_TPM_OWNER_HIERARCHY 0x40000001u
+#define KEYD_TPM_DEFAULT_TCTI "device:/dev/tpmrm0"
+#define KEYD_TPM_NAME_MAX 68      /* TPM2B_NAME buffer */
+#define KEYD_TPM_SEAL_MAX 128     /* largest secret keyd seals */
+#define KEYD_TPM_BLOB_MAX 4096    /* marshalled TPM2B_PUBLIC / TPM2B_PRIVATE */
+#define KEYD_TPM_PCR_MAX 24
+
+typedef struct keyd_tpm keyd_tpm;
+
+/* Connect. tcti NULL -> $KEYD_TCTI -> KEYD_TPM_DEFAULT_TCTI. Cheap: no TPM
+ * command is sent until one is needed. */
+int keyd_tpm_open(const char *tcti, keyd_tpm **ret);
+keyd_tpm *keyd_tpm_close(keyd_tpm *t); /* accepts NULL, returns NULL */
+/* Message for the last failure on t (never NULL; "" if none). */
+const char *keyd_tpm_last_error(const keyd_tpm *t);
+/* Number of TPM commands sent on this connection (for benchmarks and tests). */
+unsigned keyd_tpm_command_count(const keyd_tpm *t);
+
+struct keyd_tpm_info {
+	char manufacturer[8];       /* e.g. "IBM", "INTC" */
+	char vendor[32];            /* vendor strings concatenated */
+	uint32_t spec_level, spec_revision, spec_year;
+	uint64_t firmware_version;
+	bool alg_rsa, alg_ecc, alg_aes, alg_sha1, alg_sha256, alg_sha384, alg_sha512;
+	bool curve_p256, curve_p384, curve_p521;
+	bool rsa2048, rsa3072;      /* as far as the TPM advertises key sizes */
+	uint32_t pcr_banks_mask;    /* bit per enum keyd_hash_alg with >=1 PCR allocated; bit 3 = sha1 */
+	bool srk_present;
+	char srk_name_hex[2 * KEYD_TPM_NAME_MAX + 1]; /* "" if absent */
+	bool lockout;               /* dictionary-attack lockout in force */
+};
+int keyd_tpm_get_info(keyd_tpm *t, struct keyd_tpm_info *ret);
+
+/* The storage root key at KEYD_TPM_SRK_HANDLE. ensure: use if present, otherwise
+ * CreatePrimary (ECC P-256 restricted decryption, noDA, the TCG template) and
+ * EvictControl once; never replaces an existing object. ret_created says which.
+ * The name (TPM2B_NAME bytes, without size) identifies the SRK for pinning. */
+int keyd_tpm_srk_ensure(keyd_tpm *t, bool *ret_created, uint8_t *ret_name, size_t *ret_name_len);
+/* Pin: every later operation on t refuses an SRK whose name differs (-EXDEV). */
+int keyd_tpm_srk_pin(keyd_tpm *t, const uint8_t *name, size_t name_len);
+
+/* A loadable object (key or sealed data) as stored in a TSS2 file. */
+struct keyd_tpm_blob {
+	uint8_t pub[KEYD_TPM_BLOB_MAX];
+	size_t pub_len;
+	uint8_t priv[KEYD_TPM_BLOB_MAX];
+	size_t priv_len;
+	uint32_t parent; /* KEYD_TPM_SRK_HANDLE, or KEYD_TPM_OWNER_HIERARCHY for keys made by
+	                  * tools that create their parent from the standard template */
+};
+
+/* Create a signing key under the SRK: sign attribute, not restricted, scheme NULL
+ * (any scheme chosen per signature), fixedTPM, fixedParent, userWithAuth, empty auth,
+ * noDA. */
+int keyd_tpm_key_create(keyd_tpm *t, enum keyd_key_alg alg, struct keyd_tpm_blob *ret);
+/* Decode the public area of a key (no TPM command). -EOPNOTSUPP for a key that is
+ * not one of keyd's algorithms or cannot sign. */
+int keyd_tpm_key_public(const struct keyd_tpm_blob *b, struct keyd_pubkey *ret);
+/* Check a foreign key: loads it under its parent and flushes it. */
+int keyd_tpm_key_check(keyd_tpm *t, const struct keyd_tpm_blob *b);
+/* Sign a digest (its length must match hash). ECDSA returns a DER ECDSA-Sig-Value,
+ * RSA the raw signature of modulus size. *ret is malloc'ed. */
+int keyd_tpm_sign(keyd_tpm *t, const struct keyd_tpm_blob *key, enum keyd_sig_scheme scheme,
+		  enum keyd_hash_alg hash, const uint8_t *digest, size_t digest_len,
+		  uint8_t **ret_sig, size_t *ret_sig_len);
+
+/* What a secret is sealed to. */
+struct keyd_pcr_policy {
+	enum keyd_hash_alg bank;      /* meaningful when mask != 0 */
+	uint32_t mask;                /* bit i = PCR i; 0 = no PCR binding */
+	bool pin;                     /* an auth value is also required */
+	/* Values at sealing time, filled by keyd_tpm_seal(); used to name the PCRs that
+	 * changed. Not secret. */
+	uint8_t values[KEYD_TPM_PCR_MAX][64];
+};
+
+/* Policy in the form the TSS2 file records (draft-bottomley-tpm2-keys TPMPolicy):
+ * a list of (command code, command parameters) steps, e.g. TPM2_PolicyPCR with
+ * pcrDigest || TPML_PCR_SELECTION, TPM2_PolicyAuthValue with nothing. */
+#define KEYD_TPM_POLICY_STEPS_MAX 4
+struct keyd_tpm_policy_step {
+	uint32_t command_code;
+	uint8_t params[256];
+	size_t params_len;
+};
+
+/* Seal up to KEYD_TPM_SEAL_MAX bytes under the SRK to the current values of the
+ * PCRs in policy->mask (bank policy->bank) and, if policy->pin, to pin as auth
+ * value. Fills policy->values, ret (a keyedHash object with the policy digest as
+ * authPolicy, userWithAuth clear, noDA unless a PIN is set) and ret_steps for the file. */
+int keyd_tpm_seal(keyd_tpm *t, const uint8_t *secret, size_t len, struct keyd_pcr_policy *policy,
+		  const char *pin, struct keyd_tpm_blob *ret,
+		  struct keyd_tpm_policy_step ret_steps[KEYD_TPM_POLICY_STEPS_MAX], size_t *ret_n_steps);
+
+/* Unseal. The current PCR values are read and compared with the policy first;
+ * on a difference nothing is sent to Unseal, -ESTALE is returned and
+ * *ret_changed_mask (if not NULL) has a bit set for each PCR whose value differs
+ * from policy->values. PCR_CHANGED during the session is retried a few times.
+ * ret->data is malloc'ed secret memory (wipe with keyd_secret_wipe). */
+int keyd_tpm_unseal(keyd_tpm *t, const struct keyd_tpm_blob *sealed,
+		    const struct keyd_pcr_policy *policy, const char *pin,
+		    struct keyd_secret *ret, uint32_t *ret_changed_mask);
+/* Only the check part of keyd_tpm_unseal (PCR_Read and compare): 0 when the current
+ * state satisfies the policy, -ESTALE with ret_changed_mask otherwise. */
+int keyd_tpm_policy_check(keyd_tpm *t, const struct keyd_pcr_policy *policy,
+			  uint32_t *ret_changed_mask);
+
+/* Random bytes from the TPM (for generated PSKs): at most 64 per call. */
+int keyd_tpm_random(keyd_tpm *t, uint8_t *buf, size_t len);
+
+/* Format a PCR mask as "sha256:7,14" into buf. */
+int keyd_pcr_policy_format(const struct keyd_pcr_policy *p, char *buf, size_t size);
+/* Parse "sha256:7,14" (bank optional, default sha256; "" or "none" = no binding). */
+int keyd_pcr_policy_parse(const char *s, struct keyd_pcr_policy *ret);

@@ -1,0 +1,49 @@
+#!/bin/sh
+# Install the Debian packages keyd needs when they are missing.
+#   mk/deps.sh build   what compiling needs
+#   mk/deps.sh test    what make check, make demo and make bench need in addition
+# Stops with a clear message when it cannot install (not root, no network).
+set -eu
+
+build_pkgs="gcc make pkg-config libtss2-dev libssl-dev libkeyutils-dev libcmocka-dev
+libgnutls28-dev clang libclang-rt-14-dev"
+# Why each: see README.md "Dependencies".
+test_pkgs="swtpm swtpm-tools tpm2-tools tpm2-openssl keyutils openssl nvme-cli gnutls-bin
+strace util-linux procps"
+
+case "${1:-build}" in
+build) want=$build_pkgs ;;
+test) want="$build_pkgs $test_pkgs" ;;
+*) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "keyd: installing missing Debian packages:$missing"
+if [ "$(id -u)" != 0 ]; then
+	echo "keyd: cannot install packages: not root. Run as root, or install:$missing" >&2
+	exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "keyd: cannot install packages: apt-get not found (keyd is built on Debian 12). Install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# The package lists may be stale or absent on a fresh machine.
+if ! apt-get update -q >/tmp/keyd-apt-update.log 2>&1; then
+	echo "keyd: 'apt-get update' failed (no network or no Debian mirror?); see /tmp/keyd-apt-update.log. Install:$missing" >&2
+	exit 1
+fi
+# shellcheck disable=SC2086
+if ! apt-get install -y -q --no-install-recommends $missing >/tmp/keyd-apt-install.log 2>&1; then
+	echo "keyd: 'apt-get install$missing' failed; see /tmp/keyd-apt-install.log" >&2
+	tail -n 5 /tmp/keyd-apt-install.log >&2
+	exit 1
+fi
+echo "keyd: packages installed."
