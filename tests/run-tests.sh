@@ -54,9 +54,13 @@ for f in "$fuzzbuild"/fuzz-*; do
 	case "$f" in *.d) continue ;; esac
 	name=$(basename "$f")
 	corpus="$top/tests/fuzz/corpus/${name#fuzz-}"
-	args=(-max_total_time="${KEYD_FUZZ_SECONDS:-5}" -timeout=10 -rss_limit_mb=2048)
+	# libFuzzer writes new inputs into its first corpus folder: give it a scratch one
+	# so the committed seeds stay as they are.
+	scratch=$(mktemp -d /tmp/keyd-fuzz.XXXXXX)
+	args=(-max_total_time="${KEYD_FUZZ_SECONDS:-5}" -timeout=10 -rss_limit_mb=2048 "$scratch")
 	[ -d "$corpus" ] && args+=("$corpus")
 	run_one "fuzz/$name" env ASAN_OPTIONS=detect_leaks=1 "$f" "${args[@]}"
+	rm -rf "$scratch"
 done
 
 for s in "$top"/tests/integration/*.sh; do
