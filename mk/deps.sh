@@ -9,7 +9,7 @@ build_pkgs="gcc make pkg-config libtss2-dev libssl-dev libkeyutils-dev libcmocka
 libgnutls28-dev clang libclang-rt-14-dev"
 # Why each: see README.md "Dependencies".
 test_pkgs="swtpm swtpm-tools tpm2-tools tpm2-openssl keyutils openssl nvme-cli gnutls-bin
-strace util-linux procps"
+strace util-linux procps jq xxd ca-certificates"
 
 case "${1:-build}" in
 build) want=$build_pkgs ;;
