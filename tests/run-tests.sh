@@ -18,16 +18,16 @@ passed=0 failed=0 skipped=0
 failures=()
 
 selected() {
-	[ $# -eq 0 ] && return 0
-	local name=$1; shift
-	for p in "${PATTERNS[@]}"; do case "$name" in *"$p"*) return 0 ;; esac; done
+	[ ${#PATTERNS[@]} -eq 0 ] && return 0
+	local p
+	for p in "${PATTERNS[@]}"; do case "$1" in *"$p"*) return 0 ;; esac; done
 	return 1
 }
 PATTERNS=("$@")
 
 run_one() { # name, command...
 	local name=$1; shift
-	selected "$name" ${PATTERNS[@]+"${PATTERNS[@]}"} || return 0
+	selected "$name" || return 0
 	local log="$logdir/${name//\//_}.log" start rc
 	start=$(date +%s)
 	"$@" >"$log" 2>&1 </dev/null

@@ -115,7 +115,7 @@ static inline void keyd_erase_ctx_run(struct keyd_erase_ctx *c)
 	explicit_bzero(c->p, c->n);
 }
 #define _cleanup_erase_(var)                                                                       \
-	_cleanup_(keyd_erase_ctx_run) struct keyd_erase_ctx _erase_##var = { &(var), sizeof(var) }
+	_cleanup_(keyd_erase_ctx_run) _unused_ struct keyd_erase_ctx _erase_##var = { &(var), sizeof(var) }
 
 static inline bool streq(const char *a, const char *b)
 {

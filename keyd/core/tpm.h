@@ -46,7 +46,9 @@
 typedef struct keyd_tpm keyd_tpm;
 
 /* Connect. tcti NULL -> $KEYD_TCTI -> KEYD_TPM_DEFAULT_TCTI. Cheap: no TPM
- * command is sent until one is needed. */
+ * command is sent until one is needed. On -ENODEV *ret is still set to a handle
+ * whose keyd_tpm_last_error() says which TCTI failed and what to check; every
+ * other call on it fails with -ENODEV; close it as usual. */
 int keyd_tpm_open(const char *tcti, keyd_tpm **ret);
 keyd_tpm *keyd_tpm_close(keyd_tpm *t); /* accepts NULL, returns NULL */
 /* Message for the last failure on t (never NULL; "" if none). */
@@ -63,6 +65,7 @@ struct keyd_tpm_info {
 	bool curve_p256, curve_p384, curve_p521;
 	bool rsa2048, rsa3072;      /* as far as the TPM advertises key sizes */
 	uint32_t pcr_banks_mask;    /* bit per enum keyd_hash_alg with >=1 PCR allocated; bit 3 = sha1 */
+	uint32_t pcr_allocated[4];  /* per bank, indexed like pcr_banks_mask: bit i = PCR i */
 	bool srk_present;
 	char srk_name_hex[2 * KEYD_TPM_NAME_MAX + 1]; /* "" if absent */
 	bool lockout;               /* dictionary-attack lockout in force */
@@ -74,8 +77,13 @@ int keyd_tpm_get_info(keyd_tpm *t, struct keyd_tpm_info *ret);
  * EvictControl once; never replaces an existing object. ret_created says which.
  * The name (TPM2B_NAME bytes, without size) identifies the SRK for pinning. */
 int keyd_tpm_srk_ensure(keyd_tpm *t, bool *ret_created, uint8_t *ret_name, size_t *ret_name_len);
-/* Pin: every later operation on t refuses an SRK whose name differs (-EXDEV). */
+/* Pin: every later operation on t refuses an SRK whose name differs (-EXDEV).
+ * Checks at once (one ReadPublic per connection): -EXDEV when the SRK is absent
+ * or differs. */
 int keyd_tpm_srk_pin(keyd_tpm *t, const uint8_t *name, size_t name_len);
+/* Look the SRK up without creating it: *ret_present, and its name when present.
+ * Does not check the pin (for reports such as keyd-ctl tpm info). */
+int keyd_tpm_srk_lookup(keyd_tpm *t, bool *ret_present, uint8_t *ret_name, size_t *ret_name_len);
 
 /* A loadable object (key or sealed data) as stored in a TSS2 file. */
 struct keyd_tpm_blob {
@@ -94,6 +102,9 @@ int keyd_tpm_key_create(keyd_tpm *t, enum keyd_key_alg alg, struct keyd_tpm_blob
 /* Decode the public area of a key (no TPM command). -EOPNOTSUPP for a key that is
  * not one of keyd's algorithms or cannot sign. */
 int keyd_tpm_key_public(const struct keyd_tpm_blob *b, struct keyd_pubkey *ret);
+/* The public area keyd creates for a key of pk->alg with pk's public value, as a
+ * marshalled TPM2B_PUBLIC in ret->pub (priv_len 0). For tests and tools; no TPM. */
+int keyd_tpm_key_public_encode(const struct keyd_pubkey *pk, struct keyd_tpm_blob *ret);
 /* Check a foreign key: loads it under its parent and flushes it. */
 int keyd_tpm_key_check(keyd_tpm *t, const struct keyd_tpm_blob *b);
 /* Sign a digest (its length must match hash). ECDSA returns a DER ECDSA-Sig-Value,
@@ -145,6 +156,14 @@ int keyd_tpm_policy_check(keyd_tpm *t, const struct keyd_pcr_policy *policy,
 
 /* Random bytes from the TPM (for generated PSKs): at most 64 per call. */
 int keyd_tpm_random(keyd_tpm *t, uint8_t *buf, size_t len);
+
+/* The PCRs allocated in a bank (bit i = PCR i; 0 when the bank is absent). */
+int keyd_tpm_pcr_bank_mask(keyd_tpm *t, enum keyd_hash_alg bank, uint32_t *ret_mask);
+
+/* Map a TSS2/TPM return code to the -errno above and write one line
+ * "what: cause; remedy (TPM code 0x...: decoded)" into buf. Pure; for messages
+ * and tests. */
+int keyd_tpm_rc_describe(uint32_t rc, const char *what, char *buf, size_t size);
 
 /* Format a PCR mask as "sha256:7,14" into buf. */
 int keyd_pcr_policy_format(const struct keyd_pcr_policy *p, char *buf, size_t size);

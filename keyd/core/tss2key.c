@@ -135,7 +135,8 @@ static int read_u32_field(struct tss2_parser *ps, struct keyd_der *d, const char
 		    "encoded (not DER)", field, offset_of(ps, &saved));
 }
 
-/* [n] EXPLICIT BOOLEAN: DER allows only 00 and FF (X.690 11.1). */
+/* [n] EXPLICIT BOOLEAN. DER allows only 00 and FF (X.690 11.1), but tpm2-openssl
+ * writes TRUE as 01 (BER), so any non-zero octet reads as TRUE; keyd writes FF. */
 static int read_explicit_bool(struct tss2_parser *ps, struct keyd_der *d, uint8_t ctx,
 			      const char *field, bool *ret)
 {
@@ -148,10 +149,10 @@ static int read_explicit_bool(struct tss2_parser *ps, struct keyd_der *d, uint8_
 	r = read_field(ps, &outer, KEYD_DER_BOOLEAN, field, &v);
 	if (r < 0)
 		return r;
-	if (v.len != 1 || (v.p[0] != 0x00 && v.p[0] != 0xff))
-		return fail(ps, -EBADMSG, "the '%s' BOOLEAN at offset %zu is not 00 or FF "
-			    "(not DER)", field, offset_of(ps, &v));
-	*ret = v.p[0] == 0xff;
+	if (v.len != 1)
+		return fail(ps, -EBADMSG, "the '%s' BOOLEAN at offset %zu is not one octet",
+			    field, offset_of(ps, &v));
+	*ret = v.p[0] != 0x00;
 	return expect_end(ps, &outer, field);
 }
 
