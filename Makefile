@@ -172,6 +172,9 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(BUILD)/keyd-ctl $(DESTDIR)$(SBINDIR)/keyd-ctl
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(PREFIX)/share/keyd/policy
+	install -m 0644 policy/*.policy $(DESTDIR)$(PREFIX)/share/keyd/policy/
 	install -d -m 0700 $(DESTDIR)/var/lib/keyd
 	install -d $(DESTDIR)$(SYSCONFDIR)/keyd
 
