@@ -9,6 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define KEYD_META_KEY_MAX 32
+#define KEYD_META_LINE_MAX 1024       /* bytes, without the newline */
+#define KEYD_META_ENTRIES_MAX 128
+#define KEYD_META_TEXT_MAX (256 * 1024) /* a whole file, comments included */
+
 typedef struct keyd_meta keyd_meta;
 
 int keyd_meta_new(keyd_meta **ret);
@@ -18,7 +23,10 @@ int keyd_meta_parse(const char *text, size_t len, keyd_meta **ret, char *ret_rea
 keyd_meta *keyd_meta_free(keyd_meta *m);
 const char *keyd_meta_get(const keyd_meta *m, const char *key); /* NULL if absent */
 int keyd_meta_get_u64(const keyd_meta *m, const char *key, uint64_t *ret); /* -ENOENT, -EINVAL */
-int keyd_meta_set(keyd_meta *m, const char *key, const char *value);   /* replaces */
+/* Replaces an existing key. -EINVAL for a bad key or a value with control characters,
+ * invalid UTF-8 or a leading/trailing space (it would not read back the same); -E2BIG
+ * when the line would be too long or there are already 128 entries. */
+int keyd_meta_set(keyd_meta *m, const char *key, const char *value);
 int keyd_meta_setf(keyd_meta *m, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Serialise in insertion order; *ret is malloc'ed text. */

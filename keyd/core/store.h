@@ -45,15 +45,21 @@ int keyd_store_open(const char *root, unsigned flags, keyd_store **ret, char *re
 		    size_t reason_size);
 keyd_store *keyd_store_close(keyd_store *s); /* accepts NULL, returns NULL */
 const char *keyd_store_root(const keyd_store *s);
+/* One line on the last failure of any keyd_store_* call on s (or its transaction):
+ * the path, the cause and the remedy, e.g. "/var/lib/keyd/psk/x.meta: mode 0644
+ * grants more than 0600; run chmod 600 '...'". Valid until the next call. */
+const char *keyd_store_last_error(const keyd_store *s);
 
 /* Sections are "tpm", "keys", "psk", "ca". file is "<name>.<ext>" with a valid name. */
 int keyd_store_read(keyd_store *s, const char *section, const char *file, char **ret,
 		    size_t *ret_len);
 int keyd_store_exists(keyd_store *s, const char *section, const char *file); /* 1/0/-errno */
 
-/* Names (without extension) of the files in section ending in ".<ext>", sorted.
- * Files that are not keyd's (bad names, temporaries, wrong type) are skipped and
- * counted in *ret_skipped (may be NULL); nothing is deleted. */
+/* Names (without extension) of the files in section ending in ".<ext>", sorted,
+ * as a NULL-terminated array (free with strv_free()). Entries of the section that
+ * are not keyd's (bad names, temporaries, anything but a regular file), whatever
+ * their extension, are skipped and counted in *ret_skipped (may be NULL); nothing
+ * is deleted. */
 int keyd_store_list(keyd_store *s, const char *section, const char *ext, char ***ret_names,
 		    size_t *ret_skipped);
 
@@ -61,6 +67,8 @@ int keyd_store_txn_begin(keyd_store *s, keyd_store_txn **ret);
 /* Stage a file: written and fsynced to a temporary now, visible after commit. */
 int keyd_store_txn_put(keyd_store_txn *t, const char *section, const char *file,
 		       const void *data, size_t len);
+/* Removing a file that does not exist is not an error. The last put or remove of
+ * a file in a transaction wins. */
 int keyd_store_txn_remove(keyd_store_txn *t, const char *section, const char *file);
 /* Apply atomically. The transaction is freed whatever the result. */
 int keyd_store_txn_commit(keyd_store_txn *t);
