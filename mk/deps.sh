@@ -2,19 +2,27 @@
 # Install the Debian packages keyd needs when they are missing.
 #   mk/deps.sh build   what compiling needs
 #   mk/deps.sh test    what make check, make demo and make bench need in addition
+#                      (including the VM group: make check runs the VM scenarios)
+#   mk/deps.sh vm      only what the VM scenarios (tests/vm, tests/vm/lib/vm.sh) need
 # Stops with a clear message when it cannot install (not root, no network).
 set -eu
 
 build_pkgs="gcc make pkg-config libtss2-dev libssl-dev libkeyutils-dev libcmocka-dev
-libgnutls28-dev clang libclang-rt-14-dev"
+libgnutls28-dev clang libclang-rt-14-dev libnl-genl-3-dev"
 # Why each: see README.md "Dependencies".
 test_pkgs="swtpm swtpm-tools tpm2-tools tpm2-openssl keyutils openssl nvme-cli gnutls-bin
 strace util-linux procps jq xxd ca-certificates"
+# The VM scenarios boot Debian's 6.12 kernel (fetched with apt-get download, never
+# installed) under qemu with a hand-made busybox initramfs: qemu runs the guest, busybox-static
+# is the guest's userland, kmod resolves and decompresses modules (depmod, modprobe
+# --show-depends), xz-utils unpacks .ko.xz, cpio packs the initramfs, swtpm is the guest's TPM.
+vm_pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils swtpm keyutils"
 
 case "${1:-build}" in
 build) want=$build_pkgs ;;
-test) want="$build_pkgs $test_pkgs" ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+test) want="$build_pkgs $test_pkgs $vm_pkgs" ;;
+vm) want=$vm_pkgs ;;
+*) echo "usage: $0 build|test|vm" >&2; exit 2 ;;
 esac
 
 missing=""
