@@ -4,6 +4,7 @@
 #   mk/deps.sh test    what make check, make demo and make bench need in addition
 #                      (including the VM group: make check runs the VM scenarios)
 #   mk/deps.sh vm      only what the VM scenarios (tests/vm, tests/vm/lib/vm.sh) need
+#   mk/deps.sh kernel  only what building kernel-patches/ out of tree needs (mk/kernel.sh)
 # Stops with a clear message when it cannot install (not root, no network).
 set -eu
 
@@ -11,18 +12,24 @@ build_pkgs="gcc make pkg-config libtss2-dev libssl-dev libkeyutils-dev libcmocka
 libgnutls28-dev clang libclang-rt-14-dev libnl-genl-3-dev"
 # Why each: see README.md "Dependencies".
 test_pkgs="swtpm swtpm-tools tpm2-tools tpm2-openssl keyutils openssl nvme-cli gnutls-bin
-strace util-linux procps jq xxd ca-certificates"
+strace util-linux procps jq xxd ca-certificates libtss2-tcti-pcap0"
 # The VM scenarios boot Debian's 6.12 kernel (fetched with apt-get download, never
 # installed) under qemu with a hand-made busybox initramfs: qemu runs the guest, busybox-static
 # is the guest's userland, kmod resolves and decompresses modules (depmod, modprobe
 # --show-depends), xz-utils unpacks .ko.xz, cpio packs the initramfs, swtpm is the guest's TPM.
 vm_pkgs="qemu-system-x86 busybox-static kmod cpio xz-utils swtpm keyutils"
+# mk/kernel.sh builds the patched modules against Debian's linux-headers-6.12 (fetched with
+# apt-get download; linux-kbuild-6.12 brings kbuild's programs prebuilt): gcc-12 (the kernel's
+# compiler), make, pahole for the modules' BTF (kbuild deletes a .ko whose BTF step fails),
+# git for 'git apply', perl for scripts/checkpatch.pl, xz-utils for the source tarball.
+kernel_pkgs="gcc make pahole git perl xz-utils kmod"
 
 case "${1:-build}" in
 build) want=$build_pkgs ;;
-test) want="$build_pkgs $test_pkgs $vm_pkgs" ;;
+test) want="$build_pkgs $test_pkgs $vm_pkgs $kernel_pkgs" ;;
 vm) want=$vm_pkgs ;;
-*) echo "usage: $0 build|test|vm" >&2; exit 2 ;;
+kernel) want=$kernel_pkgs ;;
+*) echo "usage: $0 build|test|vm|kernel" >&2; exit 2 ;;
 esac
 
 missing=""

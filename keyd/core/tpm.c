@@ -17,6 +17,10 @@
  *   than 8 PCRs).
  * The policy digest is computed in software (TPM 2.0 Part 1, 19.7), so sealing
  * needs no trial session either.
+ *
+ * In an unseal batch (a provisioning pass, tpm.h) the session is kept and the
+ * PCR_Read dropped: Load, Unseal, FlushContext per object (+ PolicyPCR,
+ * + PolicyAuthValue), StartAuthSession and FlushContext once per batch and kind.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -62,6 +66,21 @@ struct keyd_tpm {
 	TPML_ALG_PROPERTY algs;
 	TPML_ECC_CURVE curves;
 	TPML_PCR_SELECTION pcrs;
+
+	/* The salted HMAC session that authorises keyd_tpm_sign_held(), kept with
+	 * continueSession so a burst of signatures pays for one StartAuthSession
+	 * (an ECDH with the SRK) instead of one each. ESYS_TR_NONE until first use;
+	 * flushed by keyd_tpm_close() or after any failure of a command it
+	 * authorised. */
+	ESYS_TR sign_session;
+
+	/* keyd_tpm_unseal_batch_begin(): the salted sessions that authorise Unseal,
+	 * kept with continueSession until keyd_tpm_unseal_batch_end(), one per kind
+	 * (an HMAC session for objects without a policy, a policy session for the
+	 * others); ESYS_TR_NONE until first use and after a failure. */
+	bool unseal_batch;
+	ESYS_TR unseal_hmac;
+	ESYS_TR unseal_policy;
 };
 
 /* Count every Esys call that sends a command (tpm.h keyd_tpm_command_count). */
@@ -287,6 +306,9 @@ int keyd_tpm_open(const char *tcti, keyd_tpm **ret)
 	if (!t)
 		return -ENOMEM;
 	t->srk = ESYS_TR_NONE;
+	t->sign_session = ESYS_TR_NONE;
+	t->unseal_hmac = ESYS_TR_NONE;
+	t->unseal_policy = ESYS_TR_NONE;
 	snprintf(t->tcti_conf, sizeof(t->tcti_conf), "%s", tcti);
 
 	/* The TSS logs its own errors to stderr; keyd reports them decoded, once.
@@ -320,6 +342,10 @@ keyd_tpm *keyd_tpm_close(keyd_tpm *t)
 {
 	if (!t)
 		return NULL;
+	if (t->esys && t->sign_session != ESYS_TR_NONE)
+		(void)TPM_CMD(t, Esys_FlushContext(t->esys, t->sign_session));
+	if (t->esys)
+		keyd_tpm_unseal_batch_end(t);
 	if (t->esys)
 		Esys_Finalize(&t->esys);
 	if (t->tcti)
@@ -1133,6 +1159,245 @@ int keyd_tpm_sign(keyd_tpm *t, const struct keyd_tpm_blob *key, enum keyd_sig_sc
 			sig->sigAlg);
 }
 
+/* ---- keys kept ready for repeated signing -------------------------------------------- */
+
+struct keyd_tpm_held_key {
+	struct keyd_tpm_blob blob;
+	struct keyd_pubkey pk;
+	bool saved;          /* context holds a saved context of the loaded blob */
+	TPMS_CONTEXT context; /* not secret: the TPM encrypts and MACs it (Part 1, 30.3) */
+};
+
+keyd_tpm_held_key *keyd_tpm_held_key_free(keyd_tpm_held_key *h)
+{
+	if (!h)
+		return NULL;
+	explicit_bzero(h, sizeof(*h));
+	free(h);
+	return NULL;
+}
+
+int keyd_tpm_held_key_new(const struct keyd_tpm_blob *b, keyd_tpm_held_key **ret)
+{
+	keyd_tpm_held_key *h;
+	int r;
+
+	if (!b || !ret)
+		return -EINVAL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->blob = *b;
+	r = keyd_tpm_key_public(b, &h->pk);
+	if (r < 0) {
+		keyd_tpm_held_key_free(h);
+		return r;
+	}
+	*ret = h;
+	return 0;
+}
+
+bool keyd_tpm_held_key_is(const keyd_tpm_held_key *h, const struct keyd_tpm_blob *b)
+{
+	return h && b && h->blob.parent == b->parent && h->blob.pub_len == b->pub_len &&
+	       h->blob.priv_len == b->priv_len &&
+	       memcmp(h->blob.pub, b->pub, b->pub_len) == 0 &&
+	       memcmp(h->blob.priv, b->priv, b->priv_len) == 0;
+}
+
+const struct keyd_pubkey *keyd_tpm_held_key_public(const keyd_tpm_held_key *h)
+{
+	return &h->pk;
+}
+
+/* Load the blob, save its context, flush it: Load, ContextSave, FlushContext. */
+static int held_save(keyd_tpm *t, keyd_tpm_held_key *h)
+{
+	_cleanup_tr_ struct tpm_tr obj = { t, ESYS_TR_NONE };
+	_cleanup_esys_ TPMS_CONTEXT *ctx = NULL;
+	TSS2_RC rc;
+	int r;
+
+	h->saved = false;
+	r = object_load(t, &h->blob, &obj, NULL);
+	if (r < 0)
+		return r;
+	/* ContextSave leaves a transient object loaded (Part 3, 28.2); the cleanup
+	 * flushes it. */
+	rc = TPM_CMD(t, Esys_ContextSave(t->esys, obj.tr, &ctx));
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail_rc(t, rc, "cannot save the key's context");
+	h->context = *ctx;
+	h->saved = true;
+	return 0;
+}
+
+int keyd_tpm_key_hold(keyd_tpm *t, keyd_tpm_held_key *h)
+{
+	int r;
+
+	r = tpm_ready(t);
+	if (r < 0)
+		return r;
+	if (!h)
+		return tpm_fail(t, -EINVAL, "no key");
+	return held_save(t, h);
+}
+
+static void sign_session_drop(keyd_tpm *t)
+{
+	if (t->sign_session == ESYS_TR_NONE)
+		return;
+	/* After a TPM reset the session is gone and the flush fails: then only
+	 * ESYS's record is left to close. */
+	if (TPM_CMD(t, Esys_FlushContext(t->esys, t->sign_session)) != TSS2_RC_SUCCESS)
+		(void)Esys_TR_Close(t->esys, &t->sign_session);
+	t->sign_session = ESYS_TR_NONE;
+}
+
+static int signature_out(keyd_tpm *t, const TPMT_SIGNATURE *sig, uint8_t **ret_sig,
+			 size_t *ret_sig_len)
+{
+	if (sig->sigAlg == TPM2_ALG_ECDSA) {
+		int r = keyd_der_ecdsa_sig_encode(sig->signature.ecdsa.signatureR.buffer,
+						  sig->signature.ecdsa.signatureR.size,
+						  sig->signature.ecdsa.signatureS.buffer,
+						  sig->signature.ecdsa.signatureS.size, ret_sig,
+						  ret_sig_len);
+		if (r < 0)
+			return tpm_fail(t, r, "cannot encode the ECDSA signature");
+		return 0;
+	}
+	if (sig->sigAlg == TPM2_ALG_RSASSA || sig->sigAlg == TPM2_ALG_RSAPSS) {
+		const TPM2B_PUBLIC_KEY_RSA *s = &sig->signature.rsassa.sig;
+		uint8_t *out;
+
+		if (s->size == 0 || s->size > sizeof(s->buffer))
+			return tpm_fail(t, -EIO, "the TPM returned an empty signature");
+		out = malloc(s->size);
+		if (!out)
+			return tpm_fail(t, -ENOMEM, "out of memory");
+		memcpy(out, s->buffer, s->size);
+		*ret_sig = out;
+		*ret_sig_len = s->size;
+		return 0;
+	}
+	return tpm_fail(t, -EIO, "the TPM returned an unexpected signature type 0x%x",
+			sig->sigAlg);
+}
+
+/* One attempt: ContextLoad, (StartAuthSession when none is kept), Sign,
+ * FlushContext. *ret_retry says whether a failure may be cured by starting over
+ * from the blob and a new session (a TPM reset or restart invalidates saved
+ * contexts and sessions). */
+static int sign_held_once(keyd_tpm *t, keyd_tpm_held_key *h, ESYS_TR srk,
+			  const TPMT_SIG_SCHEME *scheme, const TPM2B_DIGEST *dig,
+			  uint8_t **ret_sig, size_t *ret_sig_len, bool *ret_retry)
+{
+	_cleanup_tr_ struct tpm_tr obj = { t, ESYS_TR_NONE };
+	_cleanup_esys_ TPMT_SIGNATURE *sig = NULL;
+	TPMT_TK_HASHCHECK validation = {
+		.tag = TPM2_ST_HASHCHECK,
+		.hierarchy = TPM2_RH_NULL,
+	};
+	TSS2_RC rc;
+	int r;
+
+	*ret_retry = false;
+	if (!h->saved) {
+		r = held_save(t, h);
+		if (r < 0)
+			return r;
+	}
+	rc = TPM_CMD(t, Esys_ContextLoad(t->esys, &h->context, &obj.tr));
+	if (rc != TSS2_RC_SUCCESS) {
+		obj.tr = ESYS_TR_NONE;
+		h->saved = false;
+		r = tpm_fail_rc(t, rc, "cannot load the saved context of the key");
+		/* What invalidates a saved context (a TPM reset) ended the session too. */
+		sign_session_drop(t);
+		*ret_retry = r != -ENODEV;
+		return r;
+	}
+	if (t->sign_session == ESYS_TR_NONE) {
+		struct tpm_tr s = { t, ESYS_TR_NONE };
+
+		/* Kept (continueSession): not scope-bound on purpose. */
+		r = session_start(t, srk, TPM2_SE_HMAC,
+				  TPMA_SESSION_DECRYPT | TPMA_SESSION_CONTINUESESSION, &s);
+		if (r < 0) {
+			tpm_tr_flush(&s);
+			return r;
+		}
+		t->sign_session = s.tr;
+	}
+	/* As keyd_tpm_sign(): the digest goes in encrypted, the session's HMAC
+	 * authorises the key's empty auth and authenticates the response. */
+	rc = TPM_CMD(t, Esys_Sign(t->esys, obj.tr, t->sign_session, ESYS_TR_NONE, ESYS_TR_NONE,
+				  dig, scheme, &validation, &sig));
+	if (rc != TSS2_RC_SUCCESS) {
+		sign_session_drop(t);
+		r = tpm_fail_rc(t, rc, "cannot sign with the key");
+		/* A refused scheme or a lost TPM stays refused or lost. */
+		*ret_retry = r != -EOPNOTSUPP && r != -ENODEV && r != -EBUSY;
+		return r;
+	}
+	return signature_out(t, sig, ret_sig, ret_sig_len);
+}
+
+int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme scheme,
+		       enum keyd_hash_alg hash, const uint8_t *digest, size_t digest_len,
+		       uint8_t **ret_sig, size_t *ret_sig_len)
+{
+	TPMT_SIG_SCHEME in_scheme = {};
+	TPM2B_DIGEST dig = {};
+	TPMI_ALG_HASH halg = hash_to_tpm(hash);
+	bool retry = false;
+	ESYS_TR srk;
+	int r;
+
+	r = tpm_ready(t);
+	if (r < 0)
+		return r;
+	if (!h || !digest || !ret_sig || !ret_sig_len)
+		return tpm_fail(t, -EINVAL, "missing argument to sign");
+	if (halg == TPM2_ALG_ERROR || digest_len != keyd_hash_alg_size(hash))
+		return tpm_fail(t, -EINVAL, "the digest length does not match the hash");
+	switch (scheme) {
+	case KEYD_SIG_ECDSA:
+		in_scheme.scheme = TPM2_ALG_ECDSA;
+		break;
+	case KEYD_SIG_RSA_PKCS1:
+		in_scheme.scheme = TPM2_ALG_RSASSA;
+		break;
+	case KEYD_SIG_RSA_PSS:
+		in_scheme.scheme = TPM2_ALG_RSAPSS;
+		break;
+	case _KEYD_SIG_SCHEME_MAX:
+	case _KEYD_SIG_SCHEME_INVALID:
+		return tpm_fail(t, -EINVAL, "unknown signature scheme");
+	}
+	if (keyd_key_alg_is_ec(h->pk.alg) != (scheme == KEYD_SIG_ECDSA))
+		return tpm_fail(t, -EOPNOTSUPP, "the signature scheme '%s' does not fit the %s key",
+				keyd_sig_scheme_to_string(scheme),
+				keyd_key_alg_to_string(h->pk.alg));
+	in_scheme.details.any.hashAlg = halg;
+	dig.size = digest_len;
+	memcpy(dig.buffer, digest, digest_len);
+
+	r = srk_get(t, &srk);
+	if (r < 0)
+		return r;
+	r = sign_held_once(t, h, srk, &in_scheme, &dig, ret_sig, ret_sig_len, &retry);
+	if (r < 0 && retry) {
+		/* Start over from the blob with a new session, once. */
+		log_debug("tpm: %s; retrying from the key blob", t->error);
+		h->saved = false;
+		r = sign_held_once(t, h, srk, &in_scheme, &dig, ret_sig, ret_sig_len, &retry);
+	}
+	return r;
+}
+
 /* ---- PCR policies -------------------------------------------------------------------- */
 
 static void pcr_selection(TPMI_ALG_HASH bank, uint32_t mask, TPML_PCR_SELECTION *ret)
@@ -1481,6 +1746,141 @@ static int policy_matches_object(keyd_tpm *t, const struct keyd_pcr_policy *p,
 			"object; restore it from a backup or re-seal the secret");
 }
 
+/* ---- unseal batches ---------------------------------------------------------------- */
+
+static void unseal_session_drop(keyd_tpm *t, ESYS_TR *s)
+{
+	if (*s == ESYS_TR_NONE)
+		return;
+	/* A session the TPM no longer has (TPM reset) only needs ESYS's record gone. */
+	if (TPM_CMD(t, Esys_FlushContext(t->esys, *s)) != TSS2_RC_SUCCESS)
+		(void)Esys_TR_Close(t->esys, s);
+	*s = ESYS_TR_NONE;
+}
+
+void keyd_tpm_unseal_batch_begin(keyd_tpm *t)
+{
+	if (t)
+		t->unseal_batch = true;
+}
+
+void keyd_tpm_unseal_batch_end(keyd_tpm *t)
+{
+	if (!t)
+		return;
+	if (t->esys) {
+		unseal_session_drop(t, &t->unseal_hmac);
+		unseal_session_drop(t, &t->unseal_policy);
+	}
+	t->unseal_batch = false;
+}
+
+/* Copy what Unseal returned into ret and wipe it. */
+static int unsealed_take(keyd_tpm *t, TPM2B_SENSITIVE_DATA *out, struct keyd_secret *ret)
+{
+	int r = 0;
+
+	if (out->size == 0 || out->size > KEYD_TPM_SEAL_MAX)
+		r = tpm_fail(t, -EIO, "the TPM returned sealed data of a wrong size");
+	else if (!(ret->data = malloc(out->size)))
+		r = tpm_fail(t, -ENOMEM, "out of memory");
+	else {
+		memcpy(ret->data, out->buffer, out->size);
+		ret->len = out->size;
+	}
+	explicit_bzero(out, sizeof(*out));
+	Esys_Free(out);
+	return r;
+}
+
+/* keyd_tpm_unseal() in a batch: the kept session of the object's kind authorises
+ * Unseal, started once with continueSession. The policy goes first, so a PCR
+ * mismatch costs PolicyPCR and the PCR_Read that names the PCRs, and no Load. */
+static int unseal_kept(keyd_tpm *t, const struct keyd_tpm_blob *sealed,
+		       const struct keyd_pcr_policy *policy, const TPM2B_AUTH *auth, ESYS_TR srk,
+		       struct keyd_secret *ret, uint32_t *ret_changed_mask)
+{
+	bool use_policy = policy->mask || policy->pin;
+	ESYS_TR *kept = use_policy ? &t->unseal_policy : &t->unseal_hmac;
+	TPM2B_DIGEST pd = { .size = 32 };
+	TPML_PCR_SELECTION sel = {};
+	TSS2_RC rc = TSS2_RC_SUCCESS;
+	int r;
+
+	if (policy->mask) {
+		pcr_selection(hash_to_tpm(policy->bank), policy->mask, &sel);
+		r = pcr_digest(policy, pd.buffer);
+		if (r < 0)
+			return tpm_fail(t, r, "cannot compute the PCR digest");
+	}
+	for (unsigned attempt = 0;; attempt++) {
+		_cleanup_tr_ struct tpm_tr obj = { t, ESYS_TR_NONE };
+		TPM2B_SENSITIVE_DATA *out = NULL;
+
+		if (*kept == ESYS_TR_NONE) {
+			struct tpm_tr s = { t, ESYS_TR_NONE };
+
+			r = session_start(t, srk, use_policy ? TPM2_SE_POLICY : TPM2_SE_HMAC,
+					  TPMA_SESSION_ENCRYPT | TPMA_SESSION_CONTINUESESSION, &s);
+			if (r < 0) {
+				tpm_tr_flush(&s);
+				return r;
+			}
+			*kept = s.tr;
+		}
+		if (policy->mask) {
+			rc = TPM_CMD(t, Esys_PolicyPCR(t->esys, *kept, ESYS_TR_NONE, ESYS_TR_NONE,
+						       ESYS_TR_NONE, &pd, &sel));
+			if (rc_base(rc) == TPM2_RC_VALUE) {
+				/* The PCRs differ from the recorded ones. A command that fails
+				 * changes nothing, so the session stays as it was, fresh. */
+				r = keyd_tpm_policy_check(t, policy, ret_changed_mask);
+				return r < 0 ? r : tpm_fail_rc(t, rc, "the PCR policy failed");
+			}
+			if (rc != TSS2_RC_SUCCESS) {
+				unseal_session_drop(t, kept);
+				return tpm_fail_rc(t, rc, "the PCR policy failed");
+			}
+		}
+		if (policy->pin) {
+			rc = TPM_CMD(t, Esys_PolicyAuthValue(t->esys, *kept, ESYS_TR_NONE,
+							     ESYS_TR_NONE, ESYS_TR_NONE));
+			if (rc != TSS2_RC_SUCCESS) {
+				unseal_session_drop(t, kept);
+				return tpm_fail_rc(t, rc, "the PIN policy failed");
+			}
+		}
+		r = object_load(t, sealed, &obj, NULL);
+		if (r < 0) {
+			/* The policy session holds this object's assertions now. */
+			if (use_policy)
+				unseal_session_drop(t, kept);
+			return r;
+		}
+		_cleanup_(tpm_tr_wipe_auth) _unused_ struct tpm_tr *wipe = &obj;
+		rc = Esys_TR_SetAuth(t->esys, obj.tr, auth);
+		if (rc != TSS2_RC_SUCCESS) {
+			unseal_session_drop(t, kept);
+			return tpm_fail_rc(t, rc, "cannot set the PIN");
+		}
+		rc = TPM_CMD(t, Esys_Unseal(t->esys, obj.tr, *kept, ESYS_TR_NONE, ESYS_TR_NONE,
+					    &out));
+		if (rc == TSS2_RC_SUCCESS)
+			/* continueSession: the TPM reset the policy session for the next use. */
+			return unsealed_take(t, out, ret);
+		/* After a failed authorisation the session's state is not worth trusting. */
+		unseal_session_drop(t, kept);
+		if (rc_base(rc) != TPM2_RC_PCR_CHANGED || attempt + 1 >= TPM_PCR_CHANGED_RETRIES)
+			break;
+		log_debug("tpm: PCRs changed during the policy session, retrying");
+	}
+	if (rc_base(rc) == TPM2_RC_AUTH_FAIL || rc_base(rc) == TPM2_RC_BAD_AUTH)
+		return tpm_fail(t, -EACCES, "wrong PIN for this secret; try again (repeated "
+				"failures put the TPM into dictionary-attack lockout) (TPM code "
+				"0x%x: %s)", (unsigned)rc, Tss2_RC_Decode(rc));
+	return tpm_fail_rc(t, rc, "cannot unseal the secret");
+}
+
 int keyd_tpm_unseal(keyd_tpm *t, const struct keyd_tpm_blob *sealed,
 		    const struct keyd_pcr_policy *policy, const char *pin,
 		    struct keyd_secret *ret, uint32_t *ret_changed_mask)
@@ -1518,6 +1918,8 @@ int keyd_tpm_unseal(keyd_tpm *t, const struct keyd_tpm_blob *sealed,
 	r = srk_get(t, &srk);
 	if (r < 0)
 		return r;
+	if (t->unseal_batch)
+		return unseal_kept(t, sealed, policy, &auth, srk, ret, ret_changed_mask);
 	/* Refuse early, with the PCRs named, before Unseal is ever sent. */
 	r = keyd_tpm_policy_check(t, policy, ret_changed_mask);
 	if (r < 0)

@@ -113,6 +113,33 @@ int keyd_tpm_sign(keyd_tpm *t, const struct keyd_tpm_blob *key, enum keyd_sig_sc
 		  enum keyd_hash_alg hash, const uint8_t *digest, size_t digest_len,
 		  uint8_t **ret_sig, size_t *ret_sig_len);
 
+/* A key kept ready for repeated signing (the daemon's signing service): the
+ * blob, its public part and, once held, the TPM's saved context of the loaded
+ * key, so each signature costs ContextLoad, Sign and FlushContext instead of a
+ * Load (and never a CreatePrimary). Nothing stays loaded between calls; the
+ * saved context lives in this process and is valid until the TPM resets, after
+ * which keyd_tpm_sign_held() loads the blob again by itself. Holds no secret
+ * (the TPM encrypts the context). */
+typedef struct keyd_tpm_held_key keyd_tpm_held_key;
+/* Copy b and decode its public part (no TPM command): -EOPNOTSUPP as
+ * keyd_tpm_key_public(). Free with keyd_tpm_held_key_free(). */
+int keyd_tpm_held_key_new(const struct keyd_tpm_blob *b, keyd_tpm_held_key **ret);
+keyd_tpm_held_key *keyd_tpm_held_key_free(keyd_tpm_held_key *h); /* accepts NULL */
+/* Whether h was made from exactly the blob b (to notice a re-enrolled key). */
+bool keyd_tpm_held_key_is(const keyd_tpm_held_key *h, const struct keyd_tpm_blob *b);
+const struct keyd_pubkey *keyd_tpm_held_key_public(const keyd_tpm_held_key *h);
+/* Load the key and save its context now (Load, ContextSave, FlushContext):
+ * optional, keyd_tpm_sign_held() does it on first use. */
+int keyd_tpm_key_hold(keyd_tpm *t, keyd_tpm_held_key *h);
+/* As keyd_tpm_sign() for a held key. The salted HMAC session that authorises
+ * the Sign is kept on t (continueSession) for the next signature: the one
+ * exception to "no session left when a function returns"; keyd_tpm_close()
+ * flushes it. A saved context or session the TPM no longer accepts (TPM reset)
+ * is replaced and the signature retried once. Steady state: 3 TPM commands. */
+int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme scheme,
+		       enum keyd_hash_alg hash, const uint8_t *digest, size_t digest_len,
+		       uint8_t **ret_sig, size_t *ret_sig_len);
+
 /* What a secret is sealed to. */
 struct keyd_pcr_policy {
 	enum keyd_hash_alg bank;      /* meaningful when mask != 0 */
@@ -149,6 +176,22 @@ int keyd_tpm_seal(keyd_tpm *t, const uint8_t *secret, size_t len, struct keyd_pc
 int keyd_tpm_unseal(keyd_tpm *t, const struct keyd_tpm_blob *sealed,
 		    const struct keyd_pcr_policy *policy, const char *pin,
 		    struct keyd_secret *ret, uint32_t *ret_changed_mask);
+/* A batch of unseals (a provisioning pass): between begin and end, keyd_tpm_unseal()
+ * keeps the salted session that authorises Unseal open (continueSession), one HMAC
+ * session for objects without a policy and one policy session for the others, instead
+ * of starting one per object; the TPM resets a policy session after each use it
+ * authorises (TPM 2.0 Part 1, "policy session" / Part 3 PolicyRestart), so it serves
+ * the next object as new. It also skips the PCR_Read before each Unseal: PolicyPCR
+ * with the recorded digest is the TPM's own check of the current PCR state and comes
+ * before Unseal; only when it fails are the PCRs read, to name those that changed
+ * (-ESTALE with *ret_changed_mask as usual). A session is dropped (flushed) after any
+ * failure it may have been changed by. Cost per object: Load, Unseal, FlushContext
+ * (3), plus PolicyPCR with PCRs and PolicyAuthValue with a PIN; per batch and kind
+ * used: StartAuthSession and the FlushContext at the end. The second exception to
+ * "no session left when a function returns": end flushes what is kept, and so does
+ * keyd_tpm_close(). begin on a batch already begun changes nothing. */
+void keyd_tpm_unseal_batch_begin(keyd_tpm *t);
+void keyd_tpm_unseal_batch_end(keyd_tpm *t);
 /* Only the check part of keyd_tpm_unseal (PCR_Read and compare): 0 when the current
  * state satisfies the policy, -ESTALE with ret_changed_mask otherwise. */
 int keyd_tpm_policy_check(keyd_tpm *t, const struct keyd_pcr_policy *policy,

@@ -6,6 +6,7 @@
 
 #include "cert-store.h"
 #include "fileio.h"
+#include "key-entry.h"
 #include "macro.h"
 
 const char *ctl_cert_store_why(keyd_store *s, int r)
@@ -18,42 +19,25 @@ const char *ctl_cert_store_why(keyd_store *s, int r)
 int ctl_cert_key_load(keyd_store *s, const char *name, struct keyd_tss2key *ret_key,
 		      struct keyd_pubkey *ret_pk)
 {
-	_cleanup_free_ char *text = NULL;
-	char file[CTL_CERT_FILE_MAX], reason[256] = "";
-	size_t len;
+	char reason[512] = "";
 	int r;
 
-	snprintf(file, sizeof(file), "%s.tss2", name);
-	r = keyd_store_read(s, "keys", file, &text, &len);
+	r = keyd_key_entry_load(s, name, ret_key, ret_pk, reason, sizeof(reason));
 	if (r == -ENOENT) {
 		log_error("no TPM key '%s' in the store '%s'; create it with 'keyd-ctl key create "
 			  "%s --alg ...' (see keyd-ctl key list)",
 			  name, keyd_store_root(s), name);
 		return CTL_EXIT_FAILED;
 	}
-	if (r < 0) {
-		log_error_errno(r, "cannot read '%s/keys/%s': %s", keyd_store_root(s), file,
-				ctl_cert_store_why(s, r));
+	if (r == -EBADMSG || r == -EOPNOTSUPP) {
+		log_error("'%s/%s'; restore it from a backup, or remove the key with keyd-ctl key "
+			  "remove %s",
+			  keyd_store_root(s), reason, name);
 		return CTL_EXIT_FAILED;
 	}
-	r = keyd_tss2key_parse((const uint8_t *)text, len, ret_key, reason, sizeof(reason));
-	if (r >= 0 && ret_key->type != KEYD_TSS2_LOADABLE) {
-		snprintf(reason, sizeof(reason), "it holds sealed data, not a key");
-		r = -EBADMSG;
-	}
-	if (r >= 0) {
-		r = keyd_tpm_key_public(&ret_key->blob, ret_pk);
-		if (r < 0)
-			snprintf(reason, sizeof(reason),
-				 "its public area is not a signing key keyd "
-				 "can use (%s)",
-				 strerror(-r));
-	}
 	if (r < 0) {
-		log_error(
-			"'%s/keys/%s' is damaged: %s; restore it from a backup, or remove the key "
-			"with keyd-ctl key remove %s",
-			keyd_store_root(s), file, reason[0] ? reason : strerror(-r), name);
+		log_error_errno(r, "cannot read the key '%s' in '%s': %s", name, keyd_store_root(s),
+				reason);
 		return CTL_EXIT_FAILED;
 	}
 	return CTL_EXIT_OK;

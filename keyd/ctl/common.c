@@ -10,7 +10,7 @@
 #include "ctl.h"
 #include "fileio.h"
 #include "macro.h"
-#include "meta.h"
+#include "srk-pin.h"
 #include "parse.h"
 
 int ctl_usage_error(const char *usage, const char *fmt, ...)
@@ -92,65 +92,10 @@ int ctl_tpm_error(struct ctl_ctx *c, int r, const char *what_fmt, ...)
 	}
 }
 
-/* The store remembers which SRK its objects were made under (tpm/srk.meta). */
-static int srk_load_pin(keyd_store *s, uint8_t *name, size_t *name_len)
-{
-	_cleanup_free_ char *text = NULL;
-	char reason[128];
-	keyd_meta *m = NULL;
-	const char *hex;
-	size_t len;
-	int r;
-
-	r = keyd_store_read(s, "tpm", "srk.meta", &text, &len);
-	if (r < 0)
-		return r;
-	r = keyd_meta_parse(text, len, &m, reason, sizeof(reason));
-	if (r < 0) {
-		log_error("%s/tpm/srk.meta: %s; restore it from a backup", keyd_store_root(s), reason);
-		return r;
-	}
-	hex = keyd_meta_get(m, "name");
-	r = hex ? keyd_hex_decode(hex, name, KEYD_TPM_NAME_MAX, name_len) : -EBADMSG;
-	if (r < 0)
-		log_error("%s/tpm/srk.meta: no valid 'name'; restore it from a backup", keyd_store_root(s));
-	keyd_meta_free(m);
-	return r;
-}
-
-static int srk_save_pin(keyd_store *s, const uint8_t *name, size_t name_len)
-{
-	char hex[2 * KEYD_TPM_NAME_MAX + 1];
-	_cleanup_free_ char *text = NULL;
-	keyd_store_txn *t = NULL;
-	keyd_meta *m = NULL;
-	size_t len;
-	int r;
-
-	keyd_hex_encode(name, name_len, hex);
-	r = keyd_meta_new(&m);
-	if (r >= 0)
-		r = keyd_meta_setf(m, "handle", "0x%08x", KEYD_TPM_SRK_HANDLE);
-	if (r >= 0)
-		r = keyd_meta_set(m, "name", hex);
-	if (r >= 0)
-		r = keyd_meta_format(m, &text, &len);
-	keyd_meta_free(m);
-	if (r >= 0)
-		r = keyd_store_txn_begin(s, &t);
-	if (r >= 0)
-		r = keyd_store_txn_put(t, "tpm", "srk.meta", text, len);
-	if (r >= 0) {
-		r = keyd_store_txn_commit(t);
-		t = NULL;
-	}
-	keyd_store_txn_abort(t);
-	return r;
-}
-
 int ctl_tpm(struct ctl_ctx *c, bool enroll, keyd_tpm **ret)
 {
 	uint8_t name[KEYD_TPM_NAME_MAX];
+	char reason[256] = "";
 	size_t name_len = 0;
 	keyd_store *s;
 	bool created = false;
@@ -168,7 +113,11 @@ int ctl_tpm(struct ctl_ctx *c, bool enroll, keyd_tpm **ret)
 	if (r < 0)
 		return ctl_tpm_error(c, r, "cannot connect to the TPM");
 
-	r = srk_load_pin(s, name, &name_len);
+	r = keyd_srk_pin_load(s, name, &name_len, reason, sizeof(reason));
+	if (r == -EBADMSG) {
+		log_error("%s/tpm/srk.meta: %s; restore it from a backup", keyd_store_root(s), reason);
+		return CTL_EXIT_FAILED;
+	}
 	if (r >= 0) {
 		r = keyd_tpm_srk_pin(c->tpm, name, name_len);
 		if (r < 0)
@@ -178,7 +127,7 @@ int ctl_tpm(struct ctl_ctx *c, bool enroll, keyd_tpm **ret)
 		if (r < 0)
 			return ctl_tpm_error(c, r, "cannot set up the storage root key at 0x%08x",
 					     KEYD_TPM_SRK_HANDLE);
-		r = srk_save_pin(s, name, name_len);
+		r = keyd_srk_pin_save(s, name, name_len);
 		if (r < 0) {
 			log_error_errno(r, "cannot record the SRK in '%s': %m", c->root);
 			return CTL_EXIT_FAILED;
@@ -189,6 +138,8 @@ int ctl_tpm(struct ctl_ctx *c, bool enroll, keyd_tpm **ret)
 		log_info("%s the storage root key at 0x%08x and pinned it in the store",
 			 created ? "created" : "found", KEYD_TPM_SRK_HANDLE);
 	} else if (r != -ENOENT) {
+		log_error_errno(r, "cannot read the pinned SRK of the store '%s': %s", c->root,
+				reason[0] ? reason : strerror(-r));
 		return CTL_EXIT_FAILED;
 	}
 	*ret = c->tpm;

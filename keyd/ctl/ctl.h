@@ -35,6 +35,7 @@ struct ctl_ctx {
 	keyd_store *store; /* opened on demand */
 	bool store_writable;
 	keyd_tpm *tpm;     /* opened on demand */
+	bool offline;      /* --offline or --root: do not ask the daemon */
 };
 
 /* Open the store (writable creates it when missing). Logs and returns an exit code. */
@@ -65,3 +66,4 @@ int ctl_verb_psk(struct ctl_ctx *c, int argc, char **argv);
 int ctl_verb_ca(struct ctl_ctx *c, int argc, char **argv);
 int ctl_verb_cert(struct ctl_ctx *c, int argc, char **argv);
 int ctl_verb_list(struct ctl_ctx *c, int argc, char **argv);
+int ctl_verb_status(struct ctl_ctx *c, int argc, char **argv);

@@ -23,6 +23,7 @@ static const struct {
 	{ "ca", ctl_verb_ca, "ca add|list|remove            CA sets" },
 	{ "cert", ctl_verb_cert, "cert add|list|show|remove     certificates for TPM keys" },
 	{ "list", ctl_verb_list, "list                          everything in the store" },
+	{ "status", ctl_verb_status, "status [--socket PATH] [--offline]  what the running keyd provisioned" },
 };
 
 static void usage(FILE *f)
@@ -34,6 +35,7 @@ static void usage(FILE *f)
 		   "  --root DIR    the store (default " KEYD_STORE_DEFAULT_ROOT ", or $KEYD_ROOT)\n"
 		   "  --tcti TCTI   the TPM (default $KEYD_TCTI, else " KEYD_TPM_DEFAULT_TCTI ")\n"
 		   "  --json        machine-readable output for list, show and info\n"
+		   "  --offline     do not ask the daemon (status); implied by --root\n"
 		   "  -h, --help    this text; VERB --help for a verb\n"
 		   "\nExit status: 0 ok, 1 failed, 2 usage, 3 PCR policy mismatch, 4 auth/lockout,\n"
 		   "5 no TPM, 6 SRK mismatch, 7 partial. See keyd-ctl(8).\n");
@@ -45,6 +47,7 @@ int main(int argc, char **argv)
 		{ "root", required_argument, NULL, 'r' },
 		{ "tcti", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "offline", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{},
@@ -62,6 +65,10 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'r':
 			c.root = optarg;
+			c.offline = true; /* an explicit store: not the daemon's */
+			break;
+		case 'o':
+			c.offline = true;
 			break;
 		case 't':
 			c.tcti = optarg;

@@ -28,11 +28,12 @@
 #include "macro.h"
 #include "meta.h"
 #include "parse.h"
+#include "psk-entry.h"
 #include "psk.h"
 #include "tss2key.h"
 
-#define PSK_ID_LEN 16
-#define PSK_FILE_MAX (PSK_ID_LEN + 16)
+#define PSK_ID_LEN KEYD_PSK_ENTRY_ID_LEN
+#define PSK_FILE_MAX KEYD_PSK_ENTRY_FILE_MAX
 #define PSK_SECRET_FLAG "i-understand-this-prints-a-secret"
 /* The tls-keys file of nvme-cli: a few lines per host. The bound keeps a wrong file
  * (a disk image, /dev/zero) from being read whole. */
@@ -57,21 +58,6 @@ static const char psk_usage[] =
 	"       keyd-ctl psk derive ID|--hostnqn H --subnqn S [--identity v0|v1]\n"
 	"                         --" PSK_SECRET_FLAG "\n";
 
-/* What psk/<id>.meta records. */
-struct psk_entry {
-	char id[PSK_ID_LEN + 1];
-	char hostnqn[KEYD_PSK_NQN_MAX + 1];
-	char subnqn[KEYD_PSK_NQN_MAX + 1];
-	enum keyd_psk_hmac hmac;
-	size_t key_len;
-	enum keyd_psk_identity_version version;
-	bool compat;
-	char identity[KEYD_PSK_IDENTITY_MAX];
-	struct keyd_pcr_policy policy;
-	char pcrs[128];
-	char created[32];
-};
-
 /* Options shared by add and import: how to seal. */
 struct psk_seal_opts {
 	const char *pcrs;
@@ -79,40 +65,6 @@ struct psk_seal_opts {
 	bool compat;
 	bool replace;
 };
-
-static void psk_file(char buf[PSK_FILE_MAX], const char *id, const char *ext)
-{
-	snprintf(buf, PSK_FILE_MAX, "%s.%s", id, ext);
-}
-
-static int psk_id(const char *hostnqn, const char *subnqn, enum keyd_psk_identity_version v,
-		  char out[PSK_ID_LEN + 1])
-{
-	char text[2 * KEYD_PSK_NQN_MAX + 8], hex[2 * 32 + 1];
-	uint8_t digest[32];
-	int n, r;
-
-	n = snprintf(text, sizeof(text), "%s\n%s\n%d", hostnqn, subnqn, (int)v);
-	if (n < 0 || (size_t)n >= sizeof(text))
-		return -ENAMETOOLONG;
-	r = keyd_crypto_hash(KEYD_HASH_SHA256, text, (size_t)n, digest);
-	if (r < 0)
-		return r;
-	keyd_hex_encode(digest, sizeof(digest), hex);
-	memcpy(out, hex, PSK_ID_LEN);
-	out[PSK_ID_LEN] = '\0';
-	return 0;
-}
-
-static bool psk_id_is_valid(const char *s)
-{
-	if (strlen(s) != PSK_ID_LEN)
-		return false;
-	for (size_t i = 0; i < PSK_ID_LEN; i++)
-		if (!strchr("0123456789abcdef", s[i]) || !s[i])
-			return false;
-	return true;
-}
 
 static const char *nqn_problem(int r)
 {
@@ -156,185 +108,34 @@ static int version_parse(const char *s, enum keyd_psk_identity_version *ret)
 	return CTL_EXIT_OK;
 }
 
-/* ---- metadata ------------------------------------------------------------------- */
-
-static int psk_meta_format(const struct psk_entry *e, char **ret, size_t *ret_len)
-{
-	size_t hsize = keyd_hash_alg_size(e->policy.bank);
-	keyd_meta *m = NULL;
-	int r;
-
-	r = keyd_meta_new(&m);
-	if (r >= 0)
-		r = keyd_meta_set(m, "type", "nvme-psk");
-	if (r >= 0)
-		r = keyd_meta_set(m, "id", e->id);
-	if (r >= 0)
-		r = keyd_meta_set(m, "hostnqn", e->hostnqn);
-	if (r >= 0)
-		r = keyd_meta_set(m, "subnqn", e->subnqn);
-	if (r >= 0)
-		r = keyd_meta_set(m, "hmac", keyd_psk_hmac_to_string(e->hmac));
-	if (r >= 0)
-		r = keyd_meta_setf(m, "key_length", "%zu", e->key_len);
-	if (r >= 0)
-		r = keyd_meta_setf(m, "identity_version", "%d", (int)e->version);
-	if (r >= 0)
-		r = keyd_meta_set(m, "compat", e->compat ? "yes" : "no");
-	if (r >= 0)
-		r = keyd_meta_set(m, "identity", e->identity);
-	if (r >= 0)
-		r = keyd_meta_set(m, "pcrs", e->pcrs);
-	if (r >= 0)
-		r = keyd_meta_set(m, "pcr_bank", keyd_hash_alg_to_string(e->policy.bank));
-	if (r >= 0)
-		r = keyd_meta_setf(m, "pcr_mask", "0x%08x", e->policy.mask);
-	for (unsigned i = 0; r >= 0 && i < KEYD_TPM_PCR_MAX; i++) {
-		char key[16], hex[2 * 64 + 1];
-
-		if (!(e->policy.mask & (1u << i)))
-			continue;
-		snprintf(key, sizeof(key), "pcr.%u", i);
-		keyd_hex_encode(e->policy.values[i], hsize, hex);
-		r = keyd_meta_set(m, key, hex);
-	}
-	if (r >= 0)
-		r = keyd_meta_set(m, "pin", e->policy.pin ? "yes" : "no");
-	if (r >= 0)
-		r = keyd_meta_set(m, "created", e->created);
-	if (r >= 0)
-		r = keyd_meta_format(m, ret, ret_len);
-	keyd_meta_free(m);
-	return r;
-}
-
-static int meta_yes_no(const keyd_meta *m, const char *key, bool *ret)
-{
-	const char *v = keyd_meta_get(m, key);
-
-	if (v && streq(v, "yes"))
-		*ret = true;
-	else if (v && streq(v, "no"))
-		*ret = false;
-	else
-		return -EBADMSG;
-	return 0;
-}
-
-static int meta_copy(const keyd_meta *m, const char *key, char *buf, size_t size)
-{
-	const char *v = keyd_meta_get(m, key);
-
-	if (!v || strlen(v) >= size)
-		return -EBADMSG;
-	memcpy(buf, v, strlen(v) + 1);
-	return 0;
-}
-
-/* Parse and cross-check a metadata file. reason names the first problem. */
-static int psk_meta_parse(const char *text, size_t len, struct psk_entry *e, char *reason,
-			  size_t reason_size)
-{
-	struct keyd_psk_identity_parts parts;
-	keyd_meta *m = NULL;
-	const char *v, *what = "";
-	char id[PSK_ID_LEN + 1];
-	uint64_t u;
-	int r;
-
-	memset(e, 0, sizeof(*e));
-	r = keyd_meta_parse(text, len, &m, reason, reason_size);
-	if (r < 0)
-		return r;
-#define NEED(cond, name)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			what = name;                                                               \
-			r = -EBADMSG;                                                              \
-			goto out;                                                                  \
-		}                                                                                  \
-	} while (0)
-	v = keyd_meta_get(m, "type");
-	NEED(v && streq(v, "nvme-psk"), "type (not 'nvme-psk')");
-	NEED(meta_copy(m, "id", e->id, sizeof(e->id)) >= 0 && psk_id_is_valid(e->id), "id");
-	NEED(meta_copy(m, "hostnqn", e->hostnqn, sizeof(e->hostnqn)) >= 0 &&
-		     keyd_psk_nqn_is_valid(e->hostnqn) > 0, "hostnqn");
-	NEED(meta_copy(m, "subnqn", e->subnqn, sizeof(e->subnqn)) >= 0 &&
-		     keyd_psk_nqn_is_valid(e->subnqn) > 0, "subnqn");
-	e->hmac = keyd_psk_hmac_from_string(keyd_meta_get(m, "hmac"));
-	NEED((int)e->hmac >= 0, "hmac");
-	NEED(keyd_meta_get_u64(m, "key_length", &u) >= 0 && (u == 32 || u == 48) &&
-		     (e->hmac == KEYD_PSK_HMAC_NONE || u == (e->hmac == KEYD_PSK_HMAC_SHA384 ? 48 : 32)),
-	     "key_length");
-	e->key_len = (size_t)u;
-	NEED(keyd_meta_get_u64(m, "identity_version", &u) >= 0 && u <= 1, "identity_version");
-	e->version = u ? KEYD_PSK_IDENTITY_V1 : KEYD_PSK_IDENTITY_V0;
-	NEED(meta_yes_no(m, "compat", &e->compat) >= 0, "compat");
-	NEED(meta_copy(m, "identity", e->identity, sizeof(e->identity)) >= 0 &&
-		     keyd_psk_identity_parse(e->identity, &parts) >= 0 &&
-		     streq(parts.hostnqn, e->hostnqn) && streq(parts.subnqn, e->subnqn) &&
-		     parts.version == e->version && parts.kind == 'R' &&
-		     (e->version == KEYD_PSK_IDENTITY_V0 || parts.digest[0]),
-	     "identity");
-	NEED(psk_id(e->hostnqn, e->subnqn, e->version, id) >= 0 && streq(id, e->id),
-	     "id (does not match the NQNs)");
-	NEED(meta_copy(m, "pcrs", e->pcrs, sizeof(e->pcrs)) >= 0 &&
-		     keyd_pcr_policy_parse(e->pcrs, &e->policy) >= 0, "pcrs");
-	NEED(keyd_meta_get_u64(m, "pcr_mask", &u) >= 0 && u == e->policy.mask, "pcr_mask");
-	v = keyd_meta_get(m, "pcr_bank");
-	NEED(v && (e->policy.mask == 0 || keyd_hash_alg_from_string(v) == e->policy.bank),
-	     "pcr_bank");
-	for (unsigned i = 0; i < KEYD_TPM_PCR_MAX; i++) {
-		char key[16];
-		size_t n = 0;
-
-		if (!(e->policy.mask & (1u << i)))
-			continue;
-		snprintf(key, sizeof(key), "pcr.%u", i);
-		v = keyd_meta_get(m, key);
-		NEED(v && keyd_hex_decode(v, e->policy.values[i], sizeof(e->policy.values[i]), &n) >= 0 &&
-			     n == keyd_hash_alg_size(e->policy.bank), "pcr.N (a PCR value)");
-	}
-	NEED(meta_yes_no(m, "pin", &e->policy.pin) >= 0, "pin");
-	NEED(meta_copy(m, "created", e->created, sizeof(e->created)) >= 0, "created");
-#undef NEED
-	r = 0;
-out:
-	if (r < 0)
-		snprintf(reason, reason_size, "missing or invalid '%s'", what);
-	keyd_meta_free(m);
-	return r;
-}
-
 /* Read psk/<id>.meta. Logs (naming the file); returns an exit code. */
-static int psk_entry_load(keyd_store *s, const char *id, struct psk_entry *e)
+static int psk_entry_load(keyd_store *s, const char *id, struct keyd_psk_entry *e)
 {
-	_cleanup_free_ char *text = NULL;
-	char file[PSK_FILE_MAX], reason[256] = "";
-	size_t len;
+	char reason[512] = "";
 	int r;
 
-	psk_file(file, id, "meta");
-	r = keyd_store_read(s, "psk", file, &text, &len);
+	r = keyd_psk_entry_load(s, id, e, reason, sizeof(reason));
 	if (r == -ENOENT) {
 		log_error("no PSK '%s' in the store '%s'; see keyd-ctl psk list", id,
 			  keyd_store_root(s));
 		return CTL_EXIT_FAILED;
 	}
-	if (r < 0) {
-		log_error("cannot read '%s/psk/%s': %s", keyd_store_root(s), file,
-			  keyd_store_last_error(s));
-		return CTL_EXIT_FAILED;
-	}
-	r = psk_meta_parse(text, len, e, reason, sizeof(reason));
-	if (r >= 0 && !streq(e->id, id)) {
-		snprintf(reason, sizeof(reason), "it describes PSK '%s', not '%s'", e->id, id);
-		r = -EBADMSG;
-	}
-	if (r < 0) {
+	if (r == -EBADMSG) {
+		char file[PSK_FILE_MAX + 8];
+		const char *why = reason;
+
+		/* The core names the file first; this message quotes it whole. */
+		keyd_psk_entry_file(file, id, "meta");
+		if (startswith(why, "psk/") && startswith(why + 4, file) &&
+		    startswith(why + 4 + strlen(file), ": "))
+			why += 4 + strlen(file) + 2;
 		log_error("'%s/psk/%s' is damaged or not keyd's: %s; restore it from a backup, or "
 			  "remove the PSK with keyd-ctl psk remove %s", keyd_store_root(s), file,
-			  reason, id);
+			  why, id);
+		return CTL_EXIT_FAILED;
+	}
+	if (r < 0) {
+		log_error("cannot read PSK '%s' in '%s': %s", id, keyd_store_root(s), reason);
 		return CTL_EXIT_FAILED;
 	}
 	return CTL_EXIT_OK;
@@ -344,7 +145,7 @@ static int psk_entry_load(keyd_store *s, const char *id, struct psk_entry *e)
 
 /* Seal k and return the TSS2 PEM; fills e->policy (values) and e->pcrs. */
 static int psk_seal(struct ctl_ctx *c, keyd_tpm *t, const struct keyd_psk_key *k,
-		    const char *pin, struct psk_entry *e, char **ret_pem)
+		    const char *pin, struct keyd_psk_entry *e, char **ret_pem)
 {
 	struct keyd_tss2key f = {
 		.type = KEYD_TSS2_SEALED,
@@ -372,7 +173,7 @@ static int psk_seal(struct ctl_ctx *c, keyd_tpm *t, const struct keyd_psk_key *k
 }
 
 /* Stage both files of e in txn. Logs; returns an exit code. */
-static int psk_stage(keyd_store *s, keyd_store_txn *txn, const struct psk_entry *e,
+static int psk_stage(keyd_store *s, keyd_store_txn *txn, const struct keyd_psk_entry *e,
 		     const char *pem)
 {
 	_cleanup_free_ char *meta = NULL;
@@ -380,15 +181,15 @@ static int psk_stage(keyd_store *s, keyd_store_txn *txn, const struct psk_entry 
 	size_t meta_len;
 	int r;
 
-	r = psk_meta_format(e, &meta, &meta_len);
+	r = keyd_psk_entry_meta_format(e, &meta, &meta_len);
 	if (r < 0) {
 		log_error_errno(r, "cannot encode the metadata of PSK '%s': %m", e->identity);
 		return CTL_EXIT_FAILED;
 	}
-	psk_file(file, e->id, "sealed");
+	keyd_psk_entry_file(file, e->id, "sealed");
 	r = keyd_store_txn_put(txn, "psk", file, pem, strlen(pem));
 	if (r >= 0) {
-		psk_file(file, e->id, "meta");
+		keyd_psk_entry_file(file, e->id, "meta");
 		r = keyd_store_txn_put(txn, "psk", file, meta, meta_len);
 	}
 	if (r < 0) {
@@ -402,28 +203,17 @@ static int psk_stage(keyd_store *s, keyd_store_txn *txn, const struct psk_entry 
 /* 1 if either file of id exists, 0 if none, <0 (logged) on error. */
 static int psk_exists(keyd_store *s, const char *id)
 {
-	static const char *const exts[] = { "meta", "sealed" };
-	char file[PSK_FILE_MAX];
-	bool found = false;
+	int r = keyd_psk_entry_exists(s, id);
 
-	for (size_t i = 0; i < ELEMENTSOF(exts); i++) {
-		int r;
-
-		psk_file(file, id, exts[i]);
-		r = keyd_store_exists(s, "psk", file);
-		if (r < 0) {
-			log_error("cannot look for '%s/psk/%s': %s", keyd_store_root(s), file,
-				  keyd_store_last_error(s));
-			return r;
-		}
-		found = found || r > 0;
-	}
-	return found;
+	if (r < 0)
+		log_error("cannot look for PSK '%s' in '%s/psk': %s", id, keyd_store_root(s),
+			  keyd_store_last_error(s));
+	return r;
 }
 
 /* Fill the entry fields that depend on the key and params (identity, id, time). */
 static int psk_entry_init(const struct keyd_psk_key *k, const struct keyd_psk_params *p,
-			  struct psk_entry *e)
+			  struct keyd_psk_entry *e)
 {
 	time_t now = time(NULL);
 	struct tm tm;
@@ -439,7 +229,7 @@ static int psk_entry_init(const struct keyd_psk_key *k, const struct keyd_psk_pa
 	r = keyd_psk_identity(k, p, e->identity, sizeof(e->identity));
 	if (r < 0)
 		return r;
-	r = psk_id(p->hostnqn, p->subnqn, p->version, e->id);
+	r = keyd_psk_entry_id(p->hostnqn, p->subnqn, p->version, e->id);
 	if (r < 0)
 		return r;
 	if (now == (time_t)-1 || !gmtime_r(&now, &tm) ||
@@ -501,7 +291,7 @@ static int psk_generate(struct ctl_ctx *c, keyd_tpm *t, size_t len, uint8_t *out
 	return CTL_EXIT_OK;
 }
 
-static void print_added(struct ctl_ctx *c, const struct psk_entry *e, const char *verb)
+static void print_added(struct ctl_ctx *c, const struct keyd_psk_entry *e, const char *verb)
 {
 	if (c->json) {
 		struct keyd_json j;
@@ -548,7 +338,7 @@ static int psk_add(struct ctl_ctx *c, int argc, char **argv)
 	_cleanup_(keyd_psk_key_wipe) struct keyd_psk_key k = {};
 	_cleanup_free_ char *pem = NULL;
 	_cleanup_(pin_free) char *pin = NULL;
-	struct psk_entry e;
+	struct keyd_psk_entry e;
 	keyd_store_txn *txn = NULL;
 	keyd_store *s;
 	keyd_tpm *t;
@@ -833,7 +623,7 @@ static int psk_import(struct ctl_ctx *c, int argc, char **argv)
 		struct keyd_psk_params p = { .compat = so.compat };
 		char file_identity[KEYD_PSK_IDENTITY_MAX + 8], other[KEYD_PSK_IDENTITY_MAX];
 		_cleanup_free_ char *pem = NULL;
-		struct psk_entry e;
+		struct keyd_psk_entry e;
 		bool entry, dup = false;
 
 		next = strchr(line, '\n');
@@ -1018,7 +808,7 @@ static int psk_select(struct ctl_ctx *c, const char *verb, int argc, char **argv
 		}
 	}
 	if (argc - optind == 1 && !sel->hostnqn && !sel->subnqn && !sel->version_set) {
-		if (!psk_id_is_valid(argv[optind]))
+		if (!keyd_psk_entry_id_is_valid(argv[optind]))
 			return ctl_usage_error(psk_usage, "'%s' is not a PSK id (16 hex digits, see "
 					       "keyd-ctl psk list)", argv[optind]);
 		memcpy(id, argv[optind], PSK_ID_LEN + 1);
@@ -1038,23 +828,15 @@ static int psk_select(struct ctl_ctx *c, const char *verb, int argc, char **argv
 		return r;
 	if (!id[0]) {
 		/* By NQN pair: the version given, or v1 then v0. */
-		static const enum keyd_psk_identity_version order[] = { KEYD_PSK_IDENTITY_V1,
-									  KEYD_PSK_IDENTITY_V0 };
-
-		for (size_t i = 0; i < ELEMENTSOF(order) && !id[0]; i++) {
-			enum keyd_psk_identity_version v = sel->version_set ? sel->version : order[i];
-
-			if (psk_id(sel->hostnqn, sel->subnqn, v, id) < 0)
-				return CTL_EXIT_FAILED;
-			r = psk_exists(s, id);
-			if (r < 0)
-				return CTL_EXIT_FAILED;
-			if (r == 0)
-				id[0] = '\0';
-			if (sel->version_set)
-				break;
+		r = keyd_psk_entry_find(s, sel->hostnqn, sel->subnqn, sel->version_set,
+					sel->version, id);
+		if (r < 0) {
+			log_error("cannot look for the PSK of '%s' and '%s' in '%s/psk': %s",
+				  sel->hostnqn, sel->subnqn, keyd_store_root(s),
+				  keyd_store_last_error(s));
+			return CTL_EXIT_FAILED;
 		}
-		if (!id[0]) {
+		if (r == 0) {
 			log_error("no PSK for '%s' and '%s' in the store '%s'; see keyd-ctl psk list",
 				  sel->hostnqn, sel->subnqn, keyd_store_root(s));
 			return CTL_EXIT_FAILED;
@@ -1065,35 +847,21 @@ static int psk_select(struct ctl_ctx *c, const char *verb, int argc, char **argv
 }
 
 /* Unseal the configured key of e. Logs; returns an exit code. */
-static int psk_unseal(struct ctl_ctx *c, keyd_store *s, const struct psk_entry *e,
+static int psk_unseal(struct ctl_ctx *c, keyd_store *s, const struct keyd_psk_entry *e,
 		      struct keyd_psk_key *ret)
 {
-	_cleanup_free_ char *text = NULL;
-	_cleanup_secret_ struct keyd_secret secret = {};
 	_cleanup_(pin_free) char *pin = NULL;
-	char file[PSK_FILE_MAX], reason[256] = "";
+	char reason[512] = "";
 	struct keyd_tss2key f;
 	uint32_t changed = 0;
 	keyd_tpm *t;
-	size_t len;
 	int r;
 
-	psk_file(file, e->id, "sealed");
-	r = keyd_store_read(s, "psk", file, &text, &len);
+	r = keyd_psk_entry_read_sealed(s, e, &f, reason, sizeof(reason));
 	if (r < 0) {
-		log_error("cannot read '%s/psk/%s': %s; restore it from a backup, or remove the PSK "
-			  "and add it again", keyd_store_root(s), file, keyd_store_last_error(s));
-		return CTL_EXIT_FAILED;
-	}
-	r = keyd_tss2key_parse((const uint8_t *)text, len, &f, reason, sizeof(reason));
-	if (r >= 0 && f.type != KEYD_TSS2_SEALED) {
-		snprintf(reason, sizeof(reason), "it holds a key, not sealed data");
-		r = -EBADMSG;
-	}
-	if (r < 0) {
-		log_error("'%s/psk/%s' is damaged or not keyd's: %s; restore it from a backup, or "
-			  "remove the PSK and add it again", keyd_store_root(s), file,
-			  reason[0] ? reason : strerror(-r));
+		log_error("cannot use '%s/%s': %s; restore it from a backup, or remove the PSK and "
+			  "add it again", keyd_store_root(s), r == -EBADMSG ? reason : "psk",
+			  r == -EBADMSG ? "damaged or not keyd's" : reason);
 		return CTL_EXIT_FAILED;
 	}
 	r = ctl_tpm(c, false, &t);
@@ -1102,53 +870,33 @@ static int psk_unseal(struct ctl_ctx *c, keyd_store *s, const struct psk_entry *
 	r = pin_get(e->policy.pin, &pin);
 	if (r != CTL_EXIT_OK)
 		return r;
-	r = keyd_tpm_unseal(t, &f.blob, &e->policy, pin, &secret, &changed);
+	r = keyd_psk_entry_unseal(t, e, &f, pin, ret, &changed);
 	if (r == -ESTALE) {
-		char names[160] = "";
-		size_t n = 0;
+		char names[160];
 
-		for (unsigned i = 0; i < KEYD_TPM_PCR_MAX; i++)
-			if (changed & (1u << i)) {
-				int w = snprintf(names + n, sizeof(names) - n, "%s%u", n ? ", " : "", i);
-
-				if (w > 0 && (size_t)w < sizeof(names) - n)
-					n += (size_t)w;
-			}
+		keyd_psk_entry_pcr_names(changed, names, sizeof(names));
 		log_error("PSK %s ('%s'): the boot state does not match the sealing policy: PCR %s "
 			  "(%s) changed since the key was sealed; if the change is expected, remove "
-			  "the PSK and add it again", e->id, e->identity, names[0] ? names : "?",
+			  "the PSK and add it again", e->id, e->identity, names,
 			  keyd_hash_alg_to_string(e->policy.bank));
 		return CTL_EXIT_PCR_MISMATCH;
 	}
 	if (r == -EACCES)
 		return ctl_tpm_error(c, r, "PSK %s ('%s'): wrong PIN", e->id, e->identity);
-	if (r < 0)
-		return ctl_tpm_error(c, r, "cannot unseal PSK %s ('%s')", e->id, e->identity);
-	if (secret.len != e->key_len) {
-		log_error("PSK %s: the sealed key is %zu bytes but the metadata says %zu; the files "
-			  "do not belong together, restore them from a backup", e->id, secret.len,
-			  e->key_len);
+	if (r == -EKEYREJECTED) {
+		log_error("PSK %s: the sealed key does not give the recorded identity '%s' (or its "
+			  "length differs from the metadata); the files do not belong together, "
+			  "restore them from a backup", e->id, e->identity);
 		return CTL_EXIT_FAILED;
 	}
-	ret->hmac = e->hmac;
-	ret->len = e->key_len;
-	memcpy(ret->key, secret.data, secret.len);
+	if (r < 0)
+		return ctl_tpm_error(c, r, "cannot unseal PSK %s ('%s')", e->id, e->identity);
 	return CTL_EXIT_OK;
-}
-
-static struct keyd_psk_params entry_params(const struct psk_entry *e)
-{
-	return (struct keyd_psk_params){
-		.hostnqn = e->hostnqn,
-		.subnqn = e->subnqn,
-		.version = e->version,
-		.compat = e->compat,
-	};
 }
 
 /* ---- list, show ----------------------------------------------------------------- */
 
-static void entry_json(struct keyd_json *j, const struct psk_entry *e)
+static void entry_json(struct keyd_json *j, const struct keyd_psk_entry *e)
 {
 	keyd_json_kv_string(j, "id", e->id);
 	keyd_json_kv_string(j, "identity", e->identity);
@@ -1202,9 +950,9 @@ static int psk_list(struct ctl_ctx *c, int argc, char **argv)
 		keyd_json_begin_array(&j);
 	}
 	for (char **n = names; n && *n; n++) {
-		struct psk_entry e;
+		struct keyd_psk_entry e;
 
-		if (!psk_id_is_valid(*n)) {
+		if (!keyd_psk_entry_id_is_valid(*n)) {
 			log_warning("'%s/psk/%s.meta' is not a keyd PSK (bad name); skipped",
 				    keyd_store_root(s), *n);
 			continue;
@@ -1234,7 +982,7 @@ static int psk_show(struct ctl_ctx *c, int argc, char **argv)
 	char id[PSK_ID_LEN + 1], identity[KEYD_PSK_IDENTITY_MAX];
 	_cleanup_(keyd_psk_key_wipe) struct keyd_psk_key k = {};
 	struct keyd_psk_params p;
-	struct psk_entry e;
+	struct keyd_psk_entry e;
 	const char *check = NULL;
 	keyd_store *s;
 	int r;
@@ -1250,7 +998,7 @@ static int psk_show(struct ctl_ctx *c, int argc, char **argv)
 			return r;
 		/* The identity (for v1 its digest) is derived from the key: comparing it with
 		 * the recorded one checks the unsealed key without showing anything secret. */
-		p = entry_params(&e);
+		p = keyd_psk_entry_params(&e);
 		r = keyd_psk_identity(&k, &p, identity, sizeof(identity));
 		keyd_psk_key_wipe(&k);
 		if (r < 0 || !streq(identity, e.identity)) {
@@ -1312,11 +1060,11 @@ static int psk_remove(struct ctl_ctx *c, int argc, char **argv)
 	}
 	r = keyd_store_txn_begin(s, &txn);
 	if (r >= 0) {
-		psk_file(file, id, "sealed");
+		keyd_psk_entry_file(file, id, "sealed");
 		r = keyd_store_txn_remove(txn, "psk", file);
 	}
 	if (r >= 0) {
-		psk_file(file, id, "meta");
+		keyd_psk_entry_file(file, id, "meta");
 		r = keyd_store_txn_remove(txn, "psk", file);
 	}
 	if (r >= 0)
@@ -1337,7 +1085,7 @@ static int psk_secret_verb(struct ctl_ctx *c, const char *verb, int argc, char *
 	char id[PSK_ID_LEN + 1];
 	_cleanup_(keyd_psk_key_wipe) struct keyd_psk_key k = {};
 	struct keyd_psk_params p;
-	struct psk_entry e;
+	struct keyd_psk_entry e;
 	keyd_store *s;
 	int r;
 
@@ -1372,7 +1120,7 @@ static int psk_secret_verb(struct ctl_ctx *c, const char *verb, int argc, char *
 		uint8_t psk[KEYD_PSK_KEY_MAX];
 		char hex[2 * KEYD_PSK_KEY_MAX + 1];
 
-		p = entry_params(&e);
+		p = keyd_psk_entry_params(&e);
 		r = keyd_psk_tls_psk(&k, &p, psk);
 		if (r >= 0) {
 			keyd_hex_encode(psk, k.len, hex);

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The signing service: SIGN and GET-PUBKEY (signer.h, docs/protocol.md).
+ *
+ * Each request re-reads the key from the store (a read-only open: shared lock,
+ * a few small files), so a key re-enrolled with keyd-ctl is used at once, and
+ * checks the policy in force. What is kept between requests is what costs TPM
+ * commands: the TPM connection (with the SRK looked up and pinned once), the
+ * salted session for Sign (kept by tpm.c) and, per key, the saved context of the
+ * loaded key. At most HELD_MAX keys are held; the least recently used one is
+ * dropped to make room (a saved context occupies no TPM slot, only memory here;
+ * the bound is about this process). A held key is dropped too when its blob in
+ * the store changed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cert-bundle.h"
+#include "key-entry.h"
+#include "log.h"
+#include "macro.h"
+#include "sign-request.h"
+#include "signer.h"
+#include "srk-pin.h"
+#include "store.h"
+#include "tpm.h"
+#include "x509.h"
+
+#define HELD_MAX 16
+/* GET-PUBKEY-REPLY must fit one message: leave room for the SPKI and the TLV
+ * headers when adding certificates. */
+#define CERTS_BYTES_MAX (KEYD_PROTO_PAYLOAD_MAX - 4096 - 64)
+#define CERT_MAX 16384 /* the cert tag's bound */
+#define CERTS_MAX 8    /* GET-PUBKEY-REPLY: cert 0..8 */
+
+struct held {
+	char name[65];
+	keyd_tpm_held_key *key;
+	uint64_t last_use; /* a counter: larger = more recent */
+};
+
+struct keyd_signer {
+	keyd_tpm *tpm;
+	char *tcti;  /* what tpm was opened with */
+	char *store; /* the store the held keys came from */
+	unsigned commands_closed; /* commands of connections already closed */
+	struct held held[HELD_MAX];
+	uint64_t clock;
+	time_t last_sign; /* CLOCK_MONOTONIC seconds */
+};
+
+static time_t monotonic_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static uint64_t monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void keyd_signer_release_idle(keyd_signer *sg)
+{
+	if (!sg || !sg->tpm || monotonic_sec() - sg->last_sign < KEYD_SIGNER_IDLE_SEC)
+		return;
+	log_debug("signer: idle for %d s; releasing the TPM", KEYD_SIGNER_IDLE_SEC);
+	keyd_signer_reset(sg);
+}
+
+int keyd_signer_new(keyd_signer **ret)
+{
+	keyd_signer *sg = calloc(1, sizeof(*sg));
+
+	if (!sg)
+		return -ENOMEM;
+	*ret = sg;
+	return 0;
+}
+
+void keyd_signer_reset(keyd_signer *sg)
+{
+	if (!sg)
+		return;
+	for (size_t i = 0; i < HELD_MAX; i++) {
+		sg->held[i].key = keyd_tpm_held_key_free(sg->held[i].key);
+		sg->held[i].name[0] = '\0';
+	}
+	sg->commands_closed += keyd_tpm_command_count(sg->tpm);
+	sg->tpm = keyd_tpm_close(sg->tpm);
+	free(sg->tcti);
+	free(sg->store);
+	sg->tcti = sg->store = NULL;
+}
+
+keyd_signer *keyd_signer_free(keyd_signer *sg)
+{
+	if (!sg)
+		return NULL;
+	keyd_signer_reset(sg);
+	free(sg);
+	return NULL;
+}
+
+unsigned keyd_signer_tpm_commands(const keyd_signer *sg)
+{
+	return sg->commands_closed + keyd_tpm_command_count(sg->tpm);
+}
+
+/* The TPM connection for config, opened and pinned to the store's SRK when
+ * there is none (or the TCTI or store changed by a reload). */
+static int tpm_get(keyd_signer *sg, const struct keyd_config *config, keyd_store *store,
+		   char *text, size_t text_size)
+{
+	uint8_t name[KEYD_TPM_NAME_MAX];
+	char reason[256] = "";
+	size_t len = 0;
+	int r;
+
+	if (sg->tpm && streq(sg->tcti, config->tcti) && streq(sg->store, config->store))
+		return 0;
+	keyd_signer_reset(sg);
+	sg->tcti = strdup(config->tcti);
+	sg->store = strdup(config->store);
+	if (!sg->tcti || !sg->store)
+		return -ENOMEM;
+	r = keyd_tpm_open(config->tcti, &sg->tpm);
+	if (r < 0) {
+		snprintf(text, text_size, "%s", keyd_tpm_last_error(sg->tpm));
+		keyd_signer_reset(sg);
+		return r;
+	}
+	r = keyd_srk_pin_load(store, name, &len, reason, sizeof(reason));
+	if (r == -ENOENT) /* nothing sealed yet: keys were made under whatever SRK is there */
+		return 0;
+	if (r < 0) {
+		snprintf(text, text_size, "the store's SRK record is damaged: %s", reason);
+		keyd_signer_reset(sg);
+		return r;
+	}
+	r = keyd_tpm_srk_pin(sg->tpm, name, len);
+	if (r < 0) {
+		snprintf(text, text_size, "%s", keyd_tpm_last_error(sg->tpm));
+		keyd_signer_reset(sg);
+		return r;
+	}
+	return 0;
+}
+
+/* The held slot for name with exactly blob: reuse, replace a changed one, or
+ * take the least recently used slot. */
+static int held_get(keyd_signer *sg, const char *name, const struct keyd_tpm_blob *blob,
+		    struct held **ret)
+{
+	struct held *h = NULL, *lru = &sg->held[0];
+	int r;
+
+	for (size_t i = 0; i < HELD_MAX; i++) {
+		if (sg->held[i].key && streq(sg->held[i].name, name)) {
+			h = &sg->held[i];
+			break;
+		}
+		if (!sg->held[i].key)
+			lru = &sg->held[i];
+		else if (lru->key && sg->held[i].last_use < lru->last_use)
+			lru = &sg->held[i];
+	}
+	if (h && !keyd_tpm_held_key_is(h->key, blob)) {
+		log_debug("signer: key '%s' changed in the store; holding the new one", name);
+		h->key = keyd_tpm_held_key_free(h->key);
+	}
+	if (!h) {
+		h = lru;
+		h->key = keyd_tpm_held_key_free(h->key);
+		snprintf(h->name, sizeof(h->name), "%s", name);
+	}
+	if (!h->key) {
+		r = keyd_tpm_held_key_new(blob, &h->key);
+		if (r < 0)
+			return r;
+	}
+	h->last_use = ++sg->clock;
+	*ret = h;
+	return 0;
+}
+
+static int encode(struct keyd_proto_msg *m, uint8_t **ret_out, size_t *ret_len, char *text,
+		  size_t text_size)
+{
+	struct keyd_proto_error perr = {};
+	char why[256];
+	int r;
+
+	r = keyd_proto_encode(m, ret_out, ret_len, &perr);
+	if (r < 0) {
+		keyd_proto_error_format(&perr, why, sizeof(why));
+		snprintf(text, text_size, "internal error in keyd: the reply could not be encoded "
+			 "(%s)", why);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int sign(keyd_signer *sg, const struct keyd_config *config, keyd_store *store,
+		const struct keyd_sign_request *q, const struct keyd_tss2key *k, uint32_t id,
+		uint8_t **ret_out, size_t *ret_len, char *text, size_t text_size)
+{
+	_cleanup_free_ uint8_t *sig = NULL;
+	const char *name = q->key;
+	struct keyd_proto_msg m;
+	const struct keyd_pubkey *pk;
+	size_t sig_len = 0;
+	struct held *h;
+	int r;
+
+	sg->last_sign = monotonic_sec();
+	for (int attempt = 0;; attempt++) {
+		r = tpm_get(sg, config, store, text, text_size);
+		if (r < 0)
+			return r;
+		r = held_get(sg, name, &k->blob, &h);
+		if (r < 0) {
+			snprintf(text, text_size, "key '%s' cannot sign: %s", name, strerror(-r));
+			return r;
+		}
+		pk = keyd_tpm_held_key_public(h->key);
+		if (keyd_key_alg_is_ec(pk->alg) != (q->scheme == KEYD_SIG_ECDSA)) {
+			snprintf(text, text_size,
+				 "key '%s' is %s and cannot make %s signatures; ask for %s",
+				 name, keyd_key_alg_to_string(pk->alg),
+				 keyd_sig_scheme_to_string(q->scheme),
+				 keyd_key_alg_is_ec(pk->alg) ? "ECDSA" : "RSA PKCS#1 or PSS");
+			return -EINVAL;
+		}
+		r = keyd_tpm_sign_held(sg->tpm, h->key, q->scheme, q->hash, q->digest,
+				       q->digest_len, &sig, &sig_len);
+		/* A lost connection (swtpm or the resource manager restarted): reconnect
+		 * once; the held contexts go with the old connection. */
+		if (r == -ENODEV && attempt == 0) {
+			log_debug("signer: %s; reconnecting", keyd_tpm_last_error(sg->tpm));
+			keyd_signer_reset(sg);
+			continue;
+		}
+		break;
+	}
+	if (r < 0) {
+		snprintf(text, text_size, "signing with key '%s' failed: %s", name,
+			 keyd_tpm_last_error(sg->tpm));
+		return r;
+	}
+	if (sig_len == 0 || sig_len > 1024) {
+		snprintf(text, text_size, "signing with key '%s' gave a signature of %zu bytes",
+			 name, sig_len);
+		return -EIO;
+	}
+	keyd_proto_msg_init(&m, KEYD_PROTO_SIGN_REPLY, id);
+	keyd_proto_add_bytes(&m, KEYD_TAG_SIGNATURE, sig, sig_len);
+	return encode(&m, ret_out, ret_len, text, text_size);
+}
+
+static int get_pubkey(keyd_store *store, const char *name, const struct keyd_pubkey *pk,
+		      const struct keyd_proto_msg *req, uint8_t **ret_out, size_t *ret_len,
+		      char *text, size_t text_size)
+{
+	_cleanup_free_ uint8_t *spki = NULL;
+	struct keyd_cert_der leaf = {}, *chain = NULL;
+	size_t spki_len = 0, n_chain = 0, bytes = 0, n_certs = 0;
+	struct keyd_proto_msg m;
+	char reason[256] = "";
+	int r;
+
+	r = keyd_x509_pubkey_to_spki(pk, &spki, &spki_len);
+	if (r < 0 || spki_len == 0 || spki_len > 4096) {
+		snprintf(text, text_size, "key '%s': cannot encode its public key", name);
+		return r < 0 ? r : -EIO;
+	}
+	r = keyd_key_entry_cert(store, name, &leaf, &chain, &n_chain, reason, sizeof(reason));
+	if (r < 0 && r != -ENOENT) {
+		snprintf(text, text_size, "key '%s': %s; enroll the certificate again with "
+			 "keyd-ctl cert add", name, reason);
+		return r;
+	}
+	keyd_proto_msg_init(&m, KEYD_PROTO_GET_PUBKEY_REPLY, req->id);
+	keyd_proto_add_bytes(&m, KEYD_TAG_SPKI, spki, spki_len);
+	if (r >= 0) {
+		/* Leaf first, then as much of the chain as one reply holds: a peer that
+		 * needs more has the CA anyway (the chain ends at a trust anchor). */
+		for (size_t i = 0; i <= n_chain && n_certs < CERTS_MAX; i++) {
+			const struct keyd_cert_der *c = i == 0 ? &leaf : &chain[i - 1];
+
+			if (c->len == 0 || c->len > CERT_MAX || bytes + c->len > CERTS_BYTES_MAX) {
+				log_warning("key '%s': certificate %zu of its chain does not fit "
+					    "GET-PUBKEY-REPLY; sending %zu", name, i, n_certs);
+				break;
+			}
+			keyd_proto_add_bytes(&m, KEYD_TAG_CERT, c->der, c->len);
+			bytes += c->len + 4;
+			n_certs++;
+		}
+	}
+	r = encode(&m, ret_out, ret_len, text, text_size);
+	free(leaf.der);
+	keyd_cert_bundle_free(chain, n_chain);
+	return r;
+}
+
+int keyd_signer_handle(keyd_signer *sg, const struct keyd_config *config,
+		       const keyd_policy *policy, const struct keyd_peer *peer,
+		       const struct keyd_proto_msg *req, uint8_t **ret_out, size_t *ret_len,
+		       char *text, size_t text_size)
+{
+	const struct keyd_policy_subject who = {
+		.uid = peer->uid,
+		.gid = peer->gid,
+		.groups = peer->groups,
+		.n_groups = peer->n_groups,
+	};
+	const char *what = req->type == KEYD_PROTO_SIGN ? "sign with" : "read";
+	const struct keyd_policy_grant *grant = NULL;
+	struct keyd_sign_request q;
+	struct keyd_tss2key k = {};
+	struct keyd_pubkey pk;
+	char reason[512] = "";
+	const char *name = q.key;
+	keyd_store *store = NULL;
+	unsigned commands = keyd_signer_tpm_commands(sg);
+	uint64_t start = monotonic_usec();
+	int r;
+
+	text[0] = '\0';
+	r = keyd_sign_request_parse(req, &q, reason, sizeof(reason));
+	if (r == -ENOENT) {
+		snprintf(text, text_size, "no such key: %s", reason);
+		log_notice("peer pid=%d uid=%u: %s: %s", (int)peer->pid, (unsigned)peer->uid,
+			   keyd_proto_type_to_string(req->type), text);
+		return r;
+	}
+	if (r < 0) {
+		snprintf(text, text_size, "%s", reason);
+		return r;
+	}
+	/* The policy first: an ungranted peer learns nothing about the store, not
+	 * even whether the key exists. */
+	if (keyd_policy_check_sign(policy, name, &who, &grant) <= 0) {
+		snprintf(text, text_size,
+			 "permission denied: uid %u may not %s key '%s'; grant it in the "
+			 "[signing] section of the policy (keyd-policy(5))",
+			 (unsigned)peer->uid, what, name);
+		log_notice("peer pid=%d uid=%u: %s key '%s' refused: no [signing] grant",
+			   (int)peer->pid, (unsigned)peer->uid, what, name);
+		return -EACCES;
+	}
+
+	r = keyd_store_open(config->store, KEYD_STORE_READONLY, &store, reason, sizeof(reason));
+	if (r < 0) {
+		snprintf(text, text_size, "cannot open the store '%s': %s", config->store,
+			 reason[0] ? reason : strerror(-r));
+		goto finish;
+	}
+	r = keyd_key_entry_load(store, name, &k, &pk, reason, sizeof(reason));
+	if (r < 0) {
+		if (r == -ENOENT)
+			snprintf(text, text_size, "no key '%s' in the store; create it with "
+				 "keyd-ctl key create", name);
+		else
+			snprintf(text, text_size, "%s", reason);
+		r = r == -ENOENT || r == -EINVAL ? -ENOENT : r;
+		goto finish;
+	}
+	if (req->type == KEYD_PROTO_SIGN)
+		r = sign(sg, config, store, &q, &k, req->id, ret_out, ret_len, text, text_size);
+	else
+		r = get_pubkey(store, name, &pk, req, ret_out, ret_len, text, text_size);
+finish:
+	keyd_store_close(store);
+	explicit_bzero(&k, sizeof(k));
+	if (r < 0 && r != -ENOENT && r != -EINVAL)
+		log_error("peer pid=%d uid=%u: %s key '%s': %s", (int)peer->pid,
+			  (unsigned)peer->uid, what, name, text);
+	else if (r < 0)
+		log_notice("peer pid=%d uid=%u: %s key '%s': %s", (int)peer->pid,
+			   (unsigned)peer->uid, what, name, text);
+	else /* the TPM command count is what tests/bench/sign.sh reports */
+		log_debug("peer pid=%d uid=%u: %s key '%s' (grant %s:%u): %u TPM command(s), "
+			  "%llu us",
+			  (int)peer->pid, (unsigned)peer->uid, what, name,
+			  grant->file ? grant->file : "?", grant->line,
+			  keyd_signer_tpm_commands(sg) - commands,
+			  (unsigned long long)(monotonic_usec() - start));
+	return r;
+}

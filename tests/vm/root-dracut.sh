@@ -1,0 +1,112 @@
+#!/bin/bash
+# Root over NVMe/TCP with TLS, initramfs built by keyd's dracut module (initramfs/dracut/95keyd):
+# dracut 059 from Debian (apt-get download, unpacked in the test's temp dir, run with
+# dracutbasedir= on a copied tree that holds 95keyd: nothing is installed, /boot untouched)
+# builds the host's initramfs for the unpacked 6.12 kernel. The host guest unseals the PSK
+# (sealed to PCR 23) from its swtpm, starts keyd-handshaked, connects to the target guest
+# (second VM, qemu stream netdev) with TLS, mounts / from /dev/nvme0n1 and switches root;
+# the new root's /sbin/init checks / and tls_key (tests/vm/lib/root.sh).
+# Then the image check (lsinitrd): no libssl, GnuTLS only as the agent links it, no plaintext
+# key; and the bytes 95keyd adds (zstd, as dracut --zstd compresses) and the provisioning time.
+#   KEYD_VM_ROOT_CASE=pcr-changed   the same boot after the PCR the PSK is sealed to changed:
+#                                   the initramfs must stop, naming the PCR and the recovery
+#                                   steps, without retrying (root-pcr-mismatch.sh runs it).
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/vm.sh"
+source "$KEYD_TOP/tests/vm/lib/root.sh"
+
+t0=$(vm_now)
+case=${KEYD_VM_ROOT_CASE:-boot}
+vm_require
+require_cmd mkfs.ext4 tpm2_pcrextend xxd zstd
+vm_fetch_kernel
+root_build_programs
+
+# dracut-core (dracut itself and its modules) and dracut-network (nvmf, network), never
+# installed: the dracut package conflicts with initramfs-tools.
+dracut_debs() {
+	local p deb dir=$KEYD_VM_CACHE/debs/dracut
+	mkdir -p "$dir"
+	chmod 0755 "$dir"
+	for p in dracut-core dracut-network; do
+		deb=$(find "$dir" -maxdepth 1 -name "${p}_*.deb" | sort -V | tail -n 1)
+		if [ -z "$deb" ]; then
+			(cd "$dir" && apt-get download -q "$p") >"$T/apt-$p.log" 2>&1 ||
+				skip "'apt-get download $p' failed (offline?): $(tail -n 2 "$T/apt-$p.log")"
+			deb=$(find "$dir" -maxdepth 1 -name "${p}_*.deb" | sort -V | tail -n 1)
+		fi
+		dpkg-deb -x "$deb" "$T/dracut" || fail "dpkg-deb -x $deb failed"
+	done
+}
+dracut_debs
+D=$T/dracut/usr/lib/dracut
+mkdir -p "$D/modules.d/95keyd"
+cp "$KEYD_TOP"/initramfs/dracut/95keyd/* "$D/modules.d/95keyd/"
+cp "$KEYD_TOP/initramfs/keyd-boot.sh" "$D/modules.d/95keyd/keyd-boot.sh"
+
+if [ "$case" = pcr-changed ]; then
+	root_enroll --pcr-changed
+else
+	root_enroll
+fi
+root_sysroot
+root_rootfs
+root_target_initramfs
+
+# dracut MODULES... OUT [--zstd|--no-compress]: an image for the unpacked kernel, no host
+# configuration (--conf/--confdir point at nothing), modules from $VM_KROOT.
+dracut_build() {
+	local mods=$1 out=$2 comp=$3 start
+	start=$(vm_now)
+	dracutbasedir=$D keyd_sysroot=$ROOT_SYSROOT \
+		"$T/dracut/usr/bin/dracut" -f -q --no-hostonly --no-hostonly-cmdline \
+		--conf /dev/null --confdir "$T/dracut-conf.d" --tmpdir "$T" \
+		--kver "$VM_KVER" --kmoddir "$VM_KROOT/lib/modules/$VM_KVER" \
+		-m "$mods" --add-drivers "ext4 virtio_net virtio_pci" "$comp" \
+		"$out" >"$T/dracut.log" 2>&1 || fail "dracut failed: $(tail -n 20 "$T/dracut.log")"
+	DRACUT_TIME=$(vm_since "$start")
+}
+mkdir -p "$T/dracut-conf.d"
+BASE_MODS="bash udev-rules base fs-lib rootfs-block"
+dracut_build "$BASE_MODS keyd" "$T/host.cpio" --no-compress
+note "dracut (with 95keyd, uncompressed): $(du -k "$T/host.cpio" | cut -f1) KiB in $DRACUT_TIME s"
+
+# The image check, on the image that boots.
+mkdir -p "$T/unpacked"
+(cd "$T/unpacked" && cpio -idm --quiet <"$T/host.cpio") || fail "cannot unpack the initramfs"
+"$T/dracut/usr/bin/lsinitrd" "$T/host.cpio" >"$T/lsinitrd.txt" 2>&1 || true
+grep -q 'usr/sbin/keyd$' "$T/lsinitrd.txt" || grep -q ' usr/sbin/keyd' "$T/lsinitrd.txt" ||
+	fail "lsinitrd does not list usr/sbin/keyd"
+root_image_check "$T/unpacked"
+
+append="$(root_cmdline) rd.shell=0 rd.emergency=poweroff rd.retry=60"
+rc=0
+root_boot root-dracut "$T/host.cpio" "$append" || rc=$?
+
+ptime=$(root_provision_time "$ROOT_HOST_LOG")
+if [ "$case" = pcr-changed ]; then
+	log=$(tr -d '\r' <"$ROOT_HOST_LOG")
+	[ "$rc" != 0 ] || fail "the boot succeeded although PCR $ROOT_PCR changed"
+	grep -q "keyd: PCR mismatch: PCR $ROOT_PCR (sha256) changed" <<<"$log" ||
+		fail "the console does not name the PCR mismatch (PCR $ROOT_PCR)"
+	grep -q 'keyd: RECOVERY' <<<"$log" || fail "the console shows no recovery steps"
+	grep -q 'keyd-ctl psk add .*--replace\|--pcrs sha256:N --replace' <<<"$log" ||
+		fail "the recovery steps do not say how to re-seal"
+	n=$(grep -c 'keyd: provisioning took' <<<"$log" || true)
+	[ "$n" = 1 ] || fail "provisioning ran $n times (a retry loop?)"
+	grep -q 'KEYD-VM-TIME: switch-root' <<<"$log" && fail "the boot went on to the root"
+	note "host stopped after ${ROOT_TIME_HOST} s with:"
+	grep 'keyd: PCR mismatch\|dracut: FATAL\|keyd: The boot stops' <<<"$log" | sed 's/^/    /'
+	echo "PASS: root-dracut (pcr-changed: the boot stops, names PCR $ROOT_PCR and the recovery)"
+	exit 0
+fi
+[ "$rc" = 0 ] || exit "$rc"
+
+# What 95keyd adds, compressed as dracut --zstd does (zstd -15): with and without it.
+dracut_build "$BASE_MODS keyd" "$T/with.img" --zstd
+with=$(stat -c %s "$T/with.img")
+dracut_build "$BASE_MODS" "$T/without.img" --zstd
+without=$(stat -c %s "$T/without.img")
+note "95keyd adds $((with - without)) bytes compressed (zstd -15: $with with, $without without);" \
+	"the provisioning pass took ${ptime:-?} s in the guest"
+note "timings: host qemu start to verdict ${ROOT_TIME_HOST} s, whole test $(vm_since "$t0") s"
+echo "PASS: root-dracut"
