@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <keyutils.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -64,21 +66,77 @@ int keyd_keyring_new(const char *name, keyd_serial_t dest, keyd_serial_t *ret)
 	return check_serial_ret(add_key("keyring", name, NULL, 0, dest), ret);
 }
 
+/* Candidates from /proc/keys, confirmed with KEYCTL_DESCRIBE. libkeyutils'
+ * find_key_by_type_and_desc() parses /proc/keys with fixed buffers and crashes on
+ * lines that other programs' hostile descriptions (embedded newlines, 4 KiB)
+ * produce, so keyd reads the file itself: a line only nominates a serial, and the
+ * kernel's own description of that serial decides. */
+static int find_in_proc_keys(const char *name, keyd_serial_t *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = strlen(name), size = 0;
+	FILE *f;
+	int r = -ENOKEY;
+
+	f = fopen("/proc/keys", "re");
+	if (!f)
+		return errno == ENOENT ? -ENOKEY : -errno;
+	for (char *line; r == -ENOKEY && getline(&text, &size, f) > 0;) {
+		struct keyd_keyring_info info;
+		unsigned long serial;
+		char *end, *p;
+		int field;
+
+		line = text;
+		errno = 0;
+		serial = strtoul(line, &end, 16);
+		if (errno || end == line || *end != ' ' || serial == 0 || serial > INT32_MAX)
+			continue;
+		/* Skip flags, usage, expiry, perm, uid, gid; then the type; then the description. */
+		p = end;
+		for (field = 0; field < 7 && p; field++) {
+			while (*p == ' ')
+				p++;
+			p = strchr(p, ' ');
+		}
+		if (!p || field != 7 || strncmp(p - 7, "keyring", 7) != 0)
+			continue;
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, name, len) != 0 || p[len] != ':')
+			continue;
+		if (keyd_keyring_describe((keyd_serial_t)serial, &info) < 0 ||
+		    !streq(info.type, "keyring") || !streq(info.description, name))
+			continue;
+		*ret = (keyd_serial_t)serial;
+		r = 0;
+	}
+	fclose(f);
+	return r;
+}
+
 int keyd_keyring_find_by_name(const char *name, keyd_serial_t *ret)
 {
+	keyd_serial_t found;
 	key_serial_t id;
+	int r;
 
 	if (!description_is_valid(name) || !*name)
 		return -EINVAL;
-	errno = 0;
-	id = find_key_by_type_and_desc("keyring", name, 0);
+	/* Keyrings the caller possesses (session, user, ...), then the system's. */
+	id = request_key("keyring", name, NULL, 0);
 	if (id > 0) {
-		if (ret)
-			*ret = id;
-		return 0;
+		found = id;
+	} else {
+		if (errno == ENOMEM)
+			return -ENOMEM;
+		r = find_in_proc_keys(name, &found);
+		if (r < 0)
+			return r;
 	}
-	/* The /proc/keys fallback may end without setting errno: treat as absent. */
-	return errno > 0 ? -errno : -ENOKEY;
+	if (ret)
+		*ret = found;
+	return 0;
 }
 
 int keyd_keyring_search(keyd_serial_t ring, const char *type, const char *description,

@@ -72,9 +72,9 @@ int keyd_keyring_new(const char *name, keyd_serial_t dest, keyd_serial_t *ret);
 
 /* Find an existing keyring by name anywhere the caller may view, e.g. the
  * kernel's ".nvme" (what keyctl writes as %:.nvme): first a search of the
- * caller's keyrings, then /proc/keys (libkeyutils' find_key_by_type_and_desc).
+ * caller's keyrings, then /proc/keys (parsed by keyd, each candidate confirmed by KEYCTL_DESCRIBE).
  * -ENOKEY when there is none (for .nvme: the nvme-keyring module is not loaded).
- * Without a mounted /proc, libkeyutils prints one line to stderr and -ENOKEY follows. */
+ * Without a mounted /proc (early boot before mount), only the first step runs. */
 int keyd_keyring_find_by_name(const char *name, keyd_serial_t *ret);
 
 /* KEYCTL_SEARCH: a key of type with exactly this description, searched

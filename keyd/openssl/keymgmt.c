@@ -307,8 +307,10 @@ static void *km_gen_init(void *provctx, int selection, const OSSL_PARAM params[]
 	g->prov = p;
 	g->is_ec = is_ec;
 	g->ctx = EVP_PKEY_CTX_new_from_name(p->libctx, alg_name(is_ec), NULL);
-	ok = g->ctx && (selection & OSSL_KEYMGMT_SELECT_KEYPAIR ? EVP_PKEY_keygen_init(g->ctx) :
-								  EVP_PKEY_paramgen_init(g->ctx)) == 1;
+	if (g->ctx && (selection & OSSL_KEYMGMT_SELECT_KEYPAIR))
+		ok = EVP_PKEY_keygen_init(g->ctx) == 1;
+	else
+		ok = g->ctx && EVP_PKEY_paramgen_init(g->ctx) == 1;
 	if (!ok || !km_gen_set_params(g, params)) {
 		km_gen_cleanup(g);
 		return NULL;

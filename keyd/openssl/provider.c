@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/provider.h>
@@ -88,14 +89,20 @@ static int connect_locked(struct keyd_ossl_prov *p, const char *key)
 	const char *path = keyd_client_socket_path(NULL);
 	int r;
 
+	/* After fork() parent and child would share one connection and read each
+	 * other's replies: the child drops its copy (the parent's stays open). */
+	if (p->client && p->client_pid != getpid())
+		p->client = keyd_client_free(p->client);
 	if (p->client)
 		return 0;
 	/* On a unix socket connect() either succeeds or fails at once (no listener:
 	 * ENOENT or ECONNREFUSED); it waits only for a full backlog, and that wait
 	 * and every later exchange are bounded by the same timeout. */
 	r = keyd_client_connect(NULL, KEYD_CLIENT_SIGN_TIMEOUT_MS, &p->client);
-	if (r >= 0)
+	if (r >= 0) {
+		p->client_pid = getpid();
 		return 0;
+	}
 	p->client = NULL;
 	if (r == -EACCES || r == -EPERM)
 		keyd_ossl_error(p, KEYD_OSSL_R_PERMISSION,

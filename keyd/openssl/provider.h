@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <openssl/core.h>
 #include <openssl/core_dispatch.h>
@@ -53,8 +54,9 @@ struct keyd_ossl_prov {
 	/* The default provider's key management in libctx, for parameter lists. */
 	EVP_KEYMGMT *km_ec, *km_rsa;
 
-	pthread_mutex_t lock; /* guards client */
+	pthread_mutex_t lock; /* guards client and client_pid */
 	keyd_client *client;
+	pid_t client_pid; /* the process that connected: a forked child reconnects */
 };
 
 /* A key of this provider's EC or RSA key management. Two kinds:

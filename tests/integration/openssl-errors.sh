@@ -9,9 +9,15 @@ require_cmd setpriv
 source "$KEYD_TOP/tests/lib/openssl-provider.sh"
 
 note "a peer without a [signing] grant (uid 65534) gets a permission error"
-chmod 0644 digest.bin
-expect_status 1 setpriv --reuid=65534 --regid=65534 --clear-groups -- \
-	openssl pkeyutl -sign $PROV -inkey keyd:host-ec -in digest.bin -out /dev/null
+# uid 65534 may not be able to read the build tree (a clone in a 0700 directory):
+# it gets keyd.so and the digest from a world-readable directory of its own.
+PUBDIR=$(mktemp -d /tmp/keyd-ossl-pub.XXXXXX)
+trap 'rm -rf "$PUBDIR"; _cleanup' EXIT
+chmod 0755 "$PUBDIR"
+cp "$KEYD_BUILD/keyd.so" digest.bin "$PUBDIR/"
+chmod 0644 "$PUBDIR/keyd.so" "$PUBDIR/digest.bin"
+expect_status 1 env OPENSSL_MODULES="$PUBDIR" setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+	openssl pkeyutl -sign $PROV -inkey keyd:host-ec -in "$PUBDIR/digest.bin" -out /dev/null
 assert_contains "$OUT" "keyd's policy does not grant this key to the caller"
 assert_contains "$OUT" "permission denied: uid 65534 may not read key 'host-ec'"
 assert_contains "$(cat "$T/keyd.log")" "uid=65534: read key 'host-ec' refused: no \[signing\] grant"

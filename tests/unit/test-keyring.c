@@ -428,6 +428,32 @@ static void test_find_by_name(void **state)
 	print_message(".nvme: %s\n", r == 0 ? "present" : "absent (no nvme-keyring)");
 }
 
+/* A ring the caller does not possess is found through /proc/keys; a hostile
+ * description elsewhere (an embedded newline forging a keyring line, 4 KiB of
+ * text) must neither crash the lookup nor be taken for the ring. */
+static void test_find_by_name_hostile_proc_keys(void **state)
+{
+	char name[64], forged[256], big[4000];
+	keyd_serial_t user, ring, found = 0;
+
+	(void)state;
+	snprintf(name, sizeof(name), "keyd-test-unpossessed-%d", (int)getpid());
+	snprintf(forged, sizeof(forged),
+		 "x\n7fffffff I--Q---     1 perm 3f010000     0     0 keyring   %s: empty", name);
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(keyd_keyring_add_user(session, forged, "v", 1, NULL), 0);
+	assert_int_equal(keyd_keyring_add_user(session, big, "v", 1, NULL), 0);
+	/* Forged line only: nothing is found (7fffffff is not a keyring named so). */
+	assert_int_equal(keyd_keyring_find_by_name(name, &found), -ENOKEY);
+
+	assert_int_equal(keyd_keyring_resolve(KEYD_KEYRING_USER, true, &user), 0);
+	assert_int_equal(keyd_keyring_new(name, user, &ring), 0);
+	assert_int_equal(keyd_keyring_find_by_name(name, &found), 0);
+	assert_int_equal(found, ring);
+	assert_int_equal(keyd_keyring_unlink(ring, user), 0);
+}
+
 static void test_resolve_persistent(void **state)
 {
 	keyd_serial_t s = 0, p = 0;
@@ -524,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_psk),
 		cmocka_unit_test(test_find_by_name),
+		cmocka_unit_test(test_find_by_name_hostile_proc_keys),
 		cmocka_unit_test(test_resolve_persistent),
 		cmocka_unit_test(test_user_keyring_of_uid),
 		cmocka_unit_test(test_request_key_without_authority),
