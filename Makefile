@@ -225,72 +225,30 @@ install-handshaked: all
 	chmod 0644 $(DESTDIR)$(UNITDIR)/keyd-handshaked.service
 
 # ---- keyd-request-key: the /sbin/request-key callout (keyd-request-key(8)) -------------
-RK_SRC := $(sort $(wildcard keyd/request-key/*.c))
-RK_OBJ := $(call obj,$(RK_SRC))
-$(RK_OBJ): CFLAGS += -Ikeyd/request-key
+# Two programs from keyd/request-key: keyd-request-key asks keyd and links only
+# libkeyutils (it starts as fast as keyctl); keyd-request-key-direct adds the
+# store and TPM path (direct-store.c) for when keyd is not running.
+RK_COMMON_SRC := $(filter-out keyd/request-key/direct-%.c,$(sort $(wildcard keyd/request-key/*.c)))
+RK_OBJ := $(call obj,$(RK_COMMON_SRC) keyd/request-key/direct-exec.c)
+RKD_OBJ := $(call obj,$(RK_COMMON_SRC) keyd/request-key/direct-store.c)
+$(call obj,$(sort $(wildcard keyd/request-key/*.c))): CFLAGS += -Ikeyd/request-key
 $(BUILD)/keyd-request-key: $(RK_OBJ) $(CLIENT_OBJ) $(LIBCORE)
 	$(E) "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(RK_OBJ) $(CLIENT_OBJ) $(LIBCORE) $(PKG_LIBS)
-build-all: $(BUILD)/keyd-request-key
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(RK_OBJ) $(CLIENT_OBJ) $(LIBCORE) \
+		$$($(PKG_CONFIG) --libs libkeyutils)
+$(BUILD)/keyd-request-key-direct: $(RKD_OBJ) $(CLIENT_OBJ) $(LIBCORE)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(RKD_OBJ) $(CLIENT_OBJ) $(LIBCORE) $(PKG_LIBS)
+build-all: $(BUILD)/keyd-request-key $(BUILD)/keyd-request-key-direct
 .PHONY: install-request-key
 install: install-request-key
 install-request-key: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/request-key.d
 	install -m 0755 $(BUILD)/keyd-request-key $(DESTDIR)$(SBINDIR)/keyd-request-key
+	install -m 0755 $(BUILD)/keyd-request-key-direct $(DESTDIR)$(SBINDIR)/keyd-request-key-direct
 	sed 's|/usr/sbin/keyd-request-key|$(SBINDIR)/keyd-request-key|' \
 		policy/request-key-keyd.conf >$(DESTDIR)$(SYSCONFDIR)/request-key.d/keyd.conf
 	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/request-key.d/keyd.conf
-
-# ---- keyd.so: the OpenSSL 3 provider (the only user of libcrypto's provider API) ----------
-# Loaded into programs that are not built with sanitizers, so its objects are
-# always built without them, in a directory of their own. libkeyd-client and the
-# few base/core files it needs are linked in; only OSSL_provider_init is exported.
-PROV_SRC := $(sort $(wildcard keyd/openssl/*.c)) $(sort $(wildcard keyd/client/*.c)) \
-	keyd/base/log.c keyd/base/fileio.c keyd/base/parse.c keyd/core/proto.c
-PROV_OBJ := $(patsubst %.c,$(BUILD)/provider/obj/%.o,$(PROV_SRC))
-PROV_CFLAGS = $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS)) -Ikeyd/openssl \
-	$(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
-MODULESDIR ?= $(shell openssl version -m 2>/dev/null | sed -n 's/^MODULESDIR: "\(.*\)"$$/\1/p')
-$(BUILD)/provider/obj/%.o: %.c
-	$(E) "  CC      $< (provider)"
-	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(PROV_CFLAGS) -c $< -o $@
-$(BUILD)/keyd.so: $(PROV_OBJ) keyd/openssl/keyd.sym
-	$(E) "  LD      $@"
-	$(Q)$(CC) -shared -Wl,-z,relro,-z,now -Wl,--version-script=keyd/openssl/keyd.sym \
-		-Wl,--no-undefined -o $@ $(PROV_OBJ) \
-		$(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null) -lpthread
-build-all: $(BUILD)/keyd.so
-.PHONY: install-provider
-install: install-provider
-install-provider: all
-	@[ -n "$(MODULESDIR)" ] || { echo "cannot find the OpenSSL modules directory (openssl version -m)"; exit 1; }
-	install -d $(DESTDIR)$(MODULESDIR)
-	install -m 0644 $(BUILD)/keyd.so $(DESTDIR)$(MODULESDIR)/keyd.so
-
-# ---- the in-kernel TLS 1.3 PSK client core (kernel-patches/tls13-psk), built in userspace -----
-# Unit test, fuzz target and interop driver link the core with the OpenSSL test backend;
-# none of them uses keyd/core.
-TLS13_SRC := $(filter-out %_kernel.c,$(sort $(wildcard kernel-patches/tls13-psk/*.c))) \
-	tests/tls13/crypto_openssl.c \
-	tests/tls13/server_sim.c
-TLS13_INC := -Ikernel-patches/tls13-psk -Itests/tls13
-$(call obj,$(TLS13_SRC)) $(BUILD)/unit/test-tls13 $(BUILD)/tests/tls13-client: CFLAGS += $(TLS13_INC)
-$(BUILD)/unit/test-tls13: tests/unit/test-tls13.c $(call obj,$(TLS13_SRC))
-	$(E) "  TEST    $@"
-	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -MF $@.d $(LDFLAGS) -o $@ $< $(call obj,$(TLS13_SRC)) \
-		$$($(PKG_CONFIG) --libs libcrypto cmocka)
-$(BUILD)/tests/tls13-client: tests/lib/tls13-client.c $(call obj,$(TLS13_SRC))
-	$(E) "  TOOL    $@"
-	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -MF $@.d $(LDFLAGS) -o $@ $< $(call obj,$(TLS13_SRC)) \
-		$$($(PKG_CONFIG) --libs libcrypto)
-$(call fuzz_obj,$(TLS13_SRC)) $(FUZZ_BUILD)/fuzz-tls13-server: FUZZ_CFLAGS += $(TLS13_INC)
-$(FUZZ_BUILD)/fuzz-tls13-server: tests/fuzz/fuzz-tls13-server.c $(call fuzz_obj,$(TLS13_SRC))
-	$(E) "  FUZZ    $@"
-	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -MF $@.d -o $@ $< \
-		$(call fuzz_obj,$(TLS13_SRC)) $$($(PKG_CONFIG) --libs libcrypto)
 
 # ---- libkeyd-gnutls: the GnuTLS adapter (keyd/gnutls/keyd-gnutls.h, docs/gnutls.md) -------
 # Loaded into other programs, so built without sanitizers in a directory of its own,
@@ -350,14 +308,26 @@ install-gnutls: all
 	install -m 0644 keyd/gnutls/keyd-gnutls.h $(DESTDIR)$(PREFIX)/include/keyd-gnutls.h
 	install -m 0644 $(BUILD)/keyd-gnutls.pc $(DESTDIR)$(LIBDIR)/pkgconfig/keyd-gnutls.pc
 
-# ---- kernel-patches/: the series applied to Debian's linux-source-6.12, its modules built out
-# of tree against linux-headers-6.12 (mk/kernel.sh) and booted in the 6.12 VM (tests/vm/kernel-*.sh,
-# which make check runs with the other VM scenarios). kernel-patches/README.md has the details.
-.PHONY: kernel-test
-kernel-test:
-ifneq ($(NO_DEPS),1)
-	$(Q)./mk/deps.sh kernel
-	$(Q)./mk/deps.sh vm
-endif
-	$(Q)rc=0; KEYD_NO_DEPS=1 ./mk/kernel.sh || rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
-	$(Q)KEYD_BUILD=$(abspath build/asan) tests/run-tests.sh vm/kernel-
+# ---- the in-kernel TLS 1.3 PSK client core (kernel-patches/tls13-psk), built in userspace -----
+# Unit test, fuzz target and interop driver link the core (not the kernel backend) with the
+# OpenSSL test backend; none of them uses keyd/core.
+TLS13_SRC := $(filter-out %_kernel.c %_handshake.c,\
+		$(sort $(wildcard kernel-patches/tls13-psk/*.c))) \
+	tests/tls13/crypto_openssl.c tests/tls13/server_sim.c
+TLS13_INC := -Ikernel-patches/tls13-psk -Itests/tls13
+$(call obj,$(TLS13_SRC)) $(BUILD)/unit/test-tls13 $(BUILD)/tests/tls13-client: CFLAGS += $(TLS13_INC)
+$(BUILD)/unit/test-tls13: tests/unit/test-tls13.c $(call obj,$(TLS13_SRC))
+	$(E) "  TEST    $@"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -MF $@.d $(LDFLAGS) -o $@ $< $(call obj,$(TLS13_SRC)) \
+		$$($(PKG_CONFIG) --libs libcrypto cmocka)
+$(BUILD)/tests/tls13-client: tests/lib/tls13-client.c $(call obj,$(TLS13_SRC))
+	$(E) "  TOOL    $@"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -MF $@.d $(LDFLAGS) -o $@ $< $(call obj,$(TLS13_SRC)) \
+		$$($(PKG_CONFIG) --libs libcrypto)
+$(call fuzz_obj,$(TLS13_SRC)) $(FUZZ_BUILD)/fuzz-tls13-server: FUZZ_CFLAGS += $(TLS13_INC)
+$(FUZZ_BUILD)/fuzz-tls13-server: tests/fuzz/fuzz-tls13-server.c $(call fuzz_obj,$(TLS13_SRC))
+	$(E) "  FUZZ    $@"
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -MF $@.d -o $@ $< \
+		$(call fuzz_obj,$(TLS13_SRC)) $$($(PKG_CONFIG) --libs libcrypto)

@@ -195,7 +195,7 @@ keyd_boot_net() {
 
 # keyd_boot_connect: rd.keyd.nvmf=TRADDR,TRSVCID,SUBNQN with TLS, bounded retries.
 keyd_boot_connect() {
-	local spec traddr trsvcid subnqn hostnqn hostid limit opts reply err i=0
+	local spec traddr trsvcid subnqn hostnqn hostid limit deadline opts reply err
 	spec=$(keyd_boot_arg rd.keyd.nvmf)
 	[ -n "$spec" ] || return 0
 	traddr=${spec%%,*}
@@ -223,6 +223,7 @@ keyd_boot_connect() {
 	[ -n "$hostid" ] && opts="$opts,hostid=$hostid"
 	opts="$opts,tls"
 	keyd_boot_say "connecting NVMe/TCP with TLS: $subnqn at $traddr:$trsvcid"
+	deadline=$(($(keyd_boot_now | cut -d. -f1) + limit))
 	while :; do
 		if reply=$(sh -c 'exec 3<>/dev/nvme-fabrics && printf %s "$1" >&3 && head -n 1 <&3' \
 			_ "$opts" 2>"$KEYD_BOOT_RUN/connect.err"); then
@@ -230,14 +231,14 @@ keyd_boot_connect() {
 			return 0
 		fi
 		err=$(tail -n 1 "$KEYD_BOOT_RUN/connect.err")
-		i=$((i + 1))
 		# No PSK or a refused PSK will not heal by waiting; an absent target may.
 		case $err in
 		*"Required key not available"* | *"Key was rejected"* | *"Permission denied"*)
 			keyd_boot_fail "the TLS connect to $traddr:$trsvcid was refused: $err"
 			return 1 ;;
 		esac
-		if [ "$i" -ge "$limit" ]; then
+		# Each try may itself take seconds (TCP connect timeout): bound by the clock.
+		if [ "$(keyd_boot_now | cut -d. -f1)" -ge "$deadline" ]; then
 			keyd_boot_fail "no NVMe/TCP connection to $traddr:$trsvcid within $limit s: $err"
 			return 1
 		fi

@@ -12,7 +12,7 @@ build_pkgs="gcc make pkg-config libtss2-dev libssl-dev libkeyutils-dev libcmocka
 libgnutls28-dev clang libclang-rt-14-dev libnl-genl-3-dev"
 # Why each: see README.md "Dependencies".
 test_pkgs="swtpm swtpm-tools tpm2-tools tpm2-openssl keyutils openssl nvme-cli gnutls-bin
-strace util-linux procps jq xxd ca-certificates libtss2-tcti-pcap0"
+strace util-linux procps jq xxd ca-certificates libtss2-tcti-pcap0 iproute2 python3"
 # The VM scenarios boot Debian's 6.12 kernel (fetched with apt-get download, never
 # installed) under qemu with a hand-made busybox initramfs: qemu runs the guest, busybox-static
 # is the guest's userland, kmod resolves and decompresses modules (depmod, modprobe

@@ -533,7 +533,8 @@ static int tls13_handle_alert(struct tls13_client *c, const u8 *body, size_t len
 		return -EKEYREJECTED;
 	case TLS13_ALERT_ILLEGAL_PARAMETER:
 		/* In answer to our ClientHello this is how OpenSSL 3.0 refuses a binder
-		 * (RFC 8446 4.2.11 says decrypt_error): the PSK does not match. */
+		 * (RFC 8446 4.2.11 says decrypt_error): the PSK does not match.
+		 */
 		if (c->state == TLS13_ST_WAIT_SH)
 			return -EKEYREJECTED;
 		return -ECONNABORTED;
@@ -558,7 +559,8 @@ static int tls13_handle_record(struct tls13_client *c, u8 *out, size_t cap, size
 		return 0;
 	case TLS13_CT_ALERT:
 		/* Alerts arrive in the clear until the server has our keys and may still
-		 * do so later if its TLS stack fails early; either way the handshake is over. */
+		 * do so later if its TLS stack fails early; either way the handshake is over.
+		 */
 		return tls13_handle_alert(c, body, blen);
 	case TLS13_CT_HANDSHAKE:
 		if (c->rd.aead)
@@ -577,7 +579,8 @@ static int tls13_handle_record(struct tls13_client *c, u8 *out, size_t cap, size
 		if (inner_type == TLS13_CT_ALERT)
 			return tls13_handle_alert(c, inner, ilen);
 		/* Application data before the handshake is done, a protected CCS, or
-		 * an empty handshake fragment: unexpected_message (5, 5.1). */
+		 * an empty handshake fragment: unexpected_message (5, 5.1).
+		 */
 		if (inner_type != TLS13_CT_HANDSHAKE || ilen == 0)
 			return tls13_fail(c, TLS13_ALERT_UNEXPECTED_MESSAGE, -EPROTO);
 		return tls13_handle_handshake(c, inner, ilen, out, cap, ret_out);
@@ -650,7 +653,8 @@ int tls13_client_feed(struct tls13_client *c, const u8 *in, size_t len, size_t *
 		if (r != 0)
 			break;
 		/* A second ClientHello is out: the caller must send it before more arrives
-		 * (a server does not answer before it has it anyway). */
+		 * (a server does not answer before it has it anyway).
+		 */
 		if (*ret_out_len)
 			break;
 	}

@@ -19,14 +19,16 @@ struct tls13_client;
 
 struct tls13_client_config {
 	/* The TLS PSK; its length must be the hash length: 32 for SHA-256
-	 * (TLS_AES_128_GCM_SHA256), 48 for SHA-384 (TLS_AES_256_GCM_SHA384). */
+	 * (TLS_AES_128_GCM_SHA256), 48 for SHA-384 (TLS_AES_256_GCM_SHA384).
+	 */
 	enum tls13_hash_alg hash;
 	const u8 *psk;
 	size_t psk_len;
 	const u8 *identity;
 	size_t identity_len;
 	/* Send a P-256 share next to the x25519 one in the first ClientHello
-	 * (saves the HelloRetryRequest round trip with P-256-only servers). */
+	 * (saves the HelloRetryRequest round trip with P-256-only servers).
+	 */
 	bool share_p256;
 	/* Tests and fuzzing only: fixed ClientHello.random and ephemeral keys. */
 	const u8 *fixed_random;

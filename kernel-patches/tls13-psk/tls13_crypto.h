@@ -64,7 +64,8 @@ int tls13_aead_new(const u8 *key, size_t key_len, struct tls13_aead **ret);
 int tls13_aead_seal(struct tls13_aead *a, const u8 *nonce, const u8 *aad, size_t aad_len,
 		    const u8 *in, size_t len, u8 *out);
 /* in: ciphertext || tag, len >= TLS13_AEAD_TAG; out: len - TLS13_AEAD_TAG bytes.
- * -EBADMSG when the tag does not verify. */
+ * -EBADMSG when the tag does not verify.
+ */
 int tls13_aead_open(struct tls13_aead *a, const u8 *nonce, const u8 *aad, size_t aad_len,
 		    const u8 *in, size_t len, u8 *out);
 void tls13_aead_free(struct tls13_aead *a);

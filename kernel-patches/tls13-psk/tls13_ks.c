@@ -23,7 +23,9 @@ int tls13_hkdf_extract(enum tls13_hash_alg alg, const u8 *salt, size_t salt_len,
 int tls13_hkdf_expand_label(enum tls13_hash_alg alg, const u8 *secret, const char *label,
 			    const u8 *ctx, size_t ctx_len, u8 *out, size_t out_len)
 {
-	/* HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label, opaque context<0..255> */
+	/* HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label,
+	 * opaque context<0..255>
+	 */
 	u8 info[2 + 1 + 6 + TLS13_MAX_LABEL + 1 + TLS13_MAX_CONTEXT];
 	u8 t[TLS13_MAX_HASH];
 	size_t hlen = tls13_hash_len(alg);

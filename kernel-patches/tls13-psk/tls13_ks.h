@@ -35,14 +35,16 @@ int tls13_hkdf_extract(enum tls13_hash_alg alg, const u8 *salt, size_t salt_len,
 int tls13_hkdf_expand_label(enum tls13_hash_alg alg, const u8 *secret, const char *label,
 			    const u8 *ctx, size_t ctx_len, u8 *out, size_t out_len);
 /* Derive-Secret (RFC 8446 7.1) given Transcript-Hash(Messages) already computed;
- * thash == NULL means the hash of the empty string. */
+ * thash == NULL means the hash of the empty string.
+ */
 int tls13_derive_secret(enum tls13_hash_alg alg, const u8 *secret, const char *label,
 			const u8 *thash, u8 *out);
 
 /* Transcript-Hash over a buffer of concatenated handshake messages. */
 int tls13_transcript_hash(enum tls13_hash_alg alg, const u8 *msgs, size_t len, u8 *out);
 /* The synthetic message_hash message that replaces ClientHello1 after a
- * HelloRetryRequest (RFC 8446 4.4.1): out gets 4 + hash-length bytes. */
+ * HelloRetryRequest (RFC 8446 4.4.1): out gets 4 + hash-length bytes.
+ */
 int tls13_transcript_message_hash(enum tls13_hash_alg alg, const u8 *ch1, size_t len, u8 *out,
 				  size_t *ret_len);
 
@@ -54,7 +56,8 @@ int tls13_ks_binder_key(const struct tls13_ks *ks, bool external, u8 *out);
 int tls13_ks_handshake(struct tls13_ks *ks, const u8 *dhe, size_t dhe_len);
 /* Traffic secrets: "c hs traffic", "s hs traffic" from Handshake Secret with
  * the hash of ClientHello..ServerHello; "c ap traffic", "s ap traffic" from
- * Master Secret with the hash of ClientHello..server Finished. */
+ * Master Secret with the hash of ClientHello..server Finished.
+ */
 int tls13_ks_hs_traffic(const struct tls13_ks *ks, bool server, const u8 *thash, u8 *out);
 int tls13_ks_ap_traffic(const struct tls13_ks *ks, bool server, const u8 *thash, u8 *out);
 /* Finished (and binder) value: HMAC(HKDF-Expand-Label(base, "finished", "", H), thash). */

@@ -16,7 +16,8 @@ const u8 tls13_hrr_random[TLS13_RANDOM_LEN] = {
 };
 
 /* Signature schemes offered although a PSK handshake signs nothing: some servers refuse a
- * ClientHello without the extension (RFC 8446 4.2.3 only requires it for certificates). */
+ * ClientHello without the extension (RFC 8446 4.2.3 only requires it for certificates).
+ */
 static const u16 tls13_sig_schemes[] = {
 	0x0403,	/* ecdsa_secp256r1_sha256 */
 	0x0503,	/* ecdsa_secp384r1_sha384 */
@@ -243,11 +244,12 @@ static int rd_vec(struct tls13_rd *r, unsigned int width, struct tls13_rd *sub)
 	return rd_bytes(r, n16, &sub->p);
 }
 
-#define TLS13_FAIL(a, code, err)		\
-	do {					\
-		*(a) = (code);			\
-		return (err);			\
-	} while (0)
+/* Record the alert the client must send and return the error. */
+static int tls13_alert(u8 *alert, u8 code, int err)
+{
+	*alert = code;
+	return err;
+}
 
 /* Bit for the duplicate check of the extension types a server message may carry. */
 static int tls13_ext_bit(u16 type)
@@ -286,23 +288,23 @@ static int tls13_parse_sh_ext(u16 type, struct tls13_rd *d, bool hrr,
 	case TLS13_EXT_SUPPORTED_VERSIONS:
 		/* ServerHello form: one selected_version (4.2.1). */
 		if (rd_u16(d, &u) || d->left)
-			TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+			return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 		if (u != 0x0304)
-			TLS13_FAIL(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EPROTONOSUPPORT);
+			return tls13_alert(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EPROTONOSUPPORT);
 		return 0;
 	case TLS13_EXT_KEY_SHARE:
 		sh->has_key_share = true;
 		if (rd_u16(d, &sh->group))
-			TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+			return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 		if (hrr) {
 			/* KeyShareHelloRetryRequest: selected_group only (4.2.8). */
 			if (d->left)
-				TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+				return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 			return 0;
 		}
 		/* KeyShareServerHello: one KeyShareEntry, key_exchange<1..2^16-1>. */
 		if (rd_vec(d, 2, &v) || d->left || v.left == 0)
-			TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+			return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 		sh->share = v.p;
 		sh->share_len = v.left;
 		return 0;
@@ -310,16 +312,16 @@ static int tls13_parse_sh_ext(u16 type, struct tls13_rd *d, bool hrr,
 		if (hrr)
 			break;
 		if (rd_u16(d, &sh->selected_identity) || d->left)
-			TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+			return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 		sh->has_psk = true;
 		return 0;
 	case TLS13_EXT_COOKIE:
 		if (!hrr)
 			break;
 		if (rd_vec(d, 2, &v) || d->left || v.left == 0)
-			TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+			return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 		if (v.left > TLS13_MAX_COOKIE)
-			TLS13_FAIL(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -E2BIG);
+			return tls13_alert(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -E2BIG);
 		sh->cookie = v.p;
 		sh->cookie_len = v.left;
 		return 0;
@@ -327,12 +329,13 @@ static int tls13_parse_sh_ext(u16 type, struct tls13_rd *d, bool hrr,
 		break;
 	}
 	/* Offered by us but not allowed in this message: illegal_parameter (4.2);
-	 * never offered: unsupported_extension. */
+	 * never offered: unsupported_extension.
+	 */
 	if (type == TLS13_EXT_SUPPORTED_GROUPS || type == TLS13_EXT_SIGNATURE_ALGORITHMS ||
 	    type == TLS13_EXT_PSK_KEY_EXCHANGE_MODES || type == TLS13_EXT_PRE_SHARED_KEY ||
 	    type == TLS13_EXT_COOKIE)
-		TLS13_FAIL(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EINVAL);
-	TLS13_FAIL(alert, TLS13_ALERT_UNSUPPORTED_EXTENSION, -EOPNOTSUPP);
+		return tls13_alert(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EINVAL);
+	return tls13_alert(alert, TLS13_ALERT_UNSUPPORTED_EXTENSION, -EOPNOTSUPP);
 }
 
 int tls13_msg_parse_server_hello(const u8 *body, size_t len, struct tls13_server_hello *sh,
@@ -350,17 +353,17 @@ int tls13_msg_parse_server_hello(const u8 *body, size_t len, struct tls13_server
 	memset(sh, 0, sizeof(*sh));
 	if (rd_u16(&r, &version) || rd_bytes(&r, TLS13_RANDOM_LEN, &random) ||
 	    rd_vec(&r, 1, &sid) || rd_u16(&r, &sh->cipher_suite) || rd_u8(&r, &comp))
-		TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+		return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 	/* A TLS 1.3 ServerHello always has extensions (supported_versions at least). */
 	if (r.left == 0)
-		TLS13_FAIL(alert, TLS13_ALERT_PROTOCOL_VERSION, -EPROTONOSUPPORT);
+		return tls13_alert(alert, TLS13_ALERT_PROTOCOL_VERSION, -EPROTONOSUPPORT);
 	if (rd_vec(&r, 2, &exts) || r.left)
-		TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+		return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 	if (version != 0x0303)
-		TLS13_FAIL(alert, TLS13_ALERT_PROTOCOL_VERSION, -EPROTONOSUPPORT);
+		return tls13_alert(alert, TLS13_ALERT_PROTOCOL_VERSION, -EPROTONOSUPPORT);
 	/* legacy_session_id_echo must echo our empty session id (4.1.3). */
 	if (sid.left != 0 || comp != 0)
-		TLS13_FAIL(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EINVAL);
+		return tls13_alert(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EINVAL);
 	sh->hrr = !memcmp(random, tls13_hrr_random, TLS13_RANDOM_LEN);
 
 	while (exts.left) {
@@ -368,14 +371,14 @@ int tls13_msg_parse_server_hello(const u8 *body, size_t len, struct tls13_server
 		int bit;
 
 		if (++n > TLS13_MAX_EXTENSIONS)
-			TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -E2BIG);
+			return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -E2BIG);
 		if (rd_u16(&exts, &type) || rd_vec(&exts, 2, &d))
-			TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+			return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 		bit = tls13_ext_bit(type);
 		if (bit >= 0) {
 			/* No extension type twice in one block (4.2). */
 			if (seen & (1u << bit))
-				TLS13_FAIL(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EINVAL);
+				return tls13_alert(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EINVAL);
 			seen |= 1u << bit;
 		}
 		err = tls13_parse_sh_ext(type, &d, sh->hrr, sh, alert);
@@ -386,7 +389,7 @@ int tls13_msg_parse_server_hello(const u8 *body, size_t len, struct tls13_server
 	}
 	/* Without supported_versions this is a TLS 1.2 (or older) ServerHello. */
 	if (!versions)
-		TLS13_FAIL(alert, TLS13_ALERT_PROTOCOL_VERSION, -EPROTONOSUPPORT);
+		return tls13_alert(alert, TLS13_ALERT_PROTOCOL_VERSION, -EPROTONOSUPPORT);
 	return 0;
 }
 
@@ -397,26 +400,26 @@ int tls13_msg_parse_encrypted_extensions(const u8 *body, size_t len, u8 *alert)
 	u32 seen = 0;
 
 	if (rd_vec(&r, 2, &exts) || r.left)
-		TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+		return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 	while (exts.left) {
 		u16 type, g;
 		int bit;
 
 		if (++n > TLS13_MAX_EXTENSIONS)
-			TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -E2BIG);
+			return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -E2BIG);
 		if (rd_u16(&exts, &type) || rd_vec(&exts, 2, &d))
-			TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+			return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 		bit = tls13_ext_bit(type);
 		if (bit >= 0) {
 			if (seen & (1u << bit))
-				TLS13_FAIL(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EINVAL);
+				return tls13_alert(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EINVAL);
 			seen |= 1u << bit;
 		}
 		switch (type) {
 		case TLS13_EXT_SUPPORTED_GROUPS:
 			/* The server's preferences, for later connections: checked, not used. */
 			if (rd_vec(&d, 2, &list) || d.left || list.left == 0 || list.left % 2)
-				TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+				return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 			while (list.left)
 				rd_u16(&list, &g);
 			break;
@@ -427,9 +430,9 @@ int tls13_msg_parse_encrypted_extensions(const u8 *body, size_t len, u8 *alert)
 		case TLS13_EXT_PSK_KEY_EXCHANGE_MODES:
 		case TLS13_EXT_COOKIE:
 			/* Extensions we sent, but which may not appear here (4.2). */
-			TLS13_FAIL(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EINVAL);
+			return tls13_alert(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EINVAL);
 		default:
-			TLS13_FAIL(alert, TLS13_ALERT_UNSUPPORTED_EXTENSION, -EOPNOTSUPP);
+			return tls13_alert(alert, TLS13_ALERT_UNSUPPORTED_EXTENSION, -EOPNOTSUPP);
 		}
 	}
 	return 0;
@@ -439,20 +442,21 @@ int tls13_msg_check_finished(const u8 *body, size_t len, const u8 *expected, siz
 			     u8 *alert)
 {
 	if (len != hlen)
-		TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+		return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 	if (tls13_memneq(body, expected, hlen))
-		TLS13_FAIL(alert, TLS13_ALERT_DECRYPT_ERROR, -EKEYREJECTED);
+		return tls13_alert(alert, TLS13_ALERT_DECRYPT_ERROR, -EKEYREJECTED);
 	return 0;
 }
 
 int tls13_msg_parse_alert(const u8 *body, size_t len, u8 *ret_level, u8 *ret_desc, u8 *alert)
 {
 	if (len != 2)
-		TLS13_FAIL(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
+		return tls13_alert(alert, TLS13_ALERT_DECODE_ERROR, -EBADMSG);
 	/* AlertLevel warning(1) or fatal(2); in TLS 1.3 every alert but close_notify
-	 * and user_canceled is fatal whatever its level (6). */
+	 * and user_canceled is fatal whatever its level (6).
+	 */
 	if (body[0] != 1 && body[0] != 2)
-		TLS13_FAIL(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EINVAL);
+		return tls13_alert(alert, TLS13_ALERT_ILLEGAL_PARAMETER, -EINVAL);
 	*ret_level = body[0];
 	*ret_desc = body[1];
 	return 0;

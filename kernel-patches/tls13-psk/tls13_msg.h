@@ -61,7 +61,8 @@ enum tls13_alert_desc {
 /* cookie is opaque<1..2^16-1>; servers use far less. Bounded to keep the context small. */
 #define TLS13_MAX_COOKIE 4096
 /* Largest handshake message the client accepts from the server: in a PSK handshake
- * the server sends ServerHello, EncryptedExtensions and Finished only. */
+ * the server sends ServerHello, EncryptedExtensions and Finished only.
+ */
 #define TLS13_MAX_SERVER_MSG 8192
 /* Extensions in one server message (RFC 8446 gives no limit; we accept few types anyway). */
 #define TLS13_MAX_EXTENSIONS 32

@@ -28,9 +28,9 @@
  * rings select it). The pass is one unseal batch (tpm.h): one salted session per
  * kind (policy or not) serves every PSK, so a PSK costs Load, Unseal and
  * FlushContext (+ PolicyPCR when sealed to PCRs) and the pass StartAuthSession and
- * FlushContext once per kind used (tests/bench/provision.sh measures it). A TPM failure that is not about one entry (no TPM, SRK
- * mismatch, lockout, I/O) stops the rings that need the TPM: they keep their
- * previous generation.
+ * FlushContext once per kind used (tests/bench/provision.sh measures it). A TPM
+ * failure that is not about one entry (no TPM, SRK mismatch, lockout, I/O) stops
+ * the rings that need the TPM: they keep their previous generation.
  *
  * Nothing here logs above debug: problems and warnings are lines in the state,
  * which the program logs.

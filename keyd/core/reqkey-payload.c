@@ -136,23 +136,6 @@ void keyd_reqkey_source_done(struct keyd_reqkey_source *src)
 	src->tpm_pinned = false;
 }
 
-bool keyd_reqkey_error_is_transient(int error)
-{
-	switch (error < 0 ? -error : error) {
-	case ENODEV:    /* no TPM (yet): early boot, swtpm or the driver not up */
-	case EBUSY:     /* TPM busy, retries exhausted, or a lockout that will expire */
-	case ENOSPC:    /* TPM out of object memory */
-	case EAGAIN:
-	case ETIMEDOUT:
-	case EINTR:
-	case ENOMEM:
-	case ECONNREFUSED:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* Connect and check the SRK pin once per source. A connection that fails is
  * dropped, so the next request (in the daemon) connects again. */
 static int tpm_ready(struct keyd_reqkey_source *src, char *reason, size_t size)

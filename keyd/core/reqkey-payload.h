@@ -18,7 +18,7 @@
  *                 needed, the sealed and meta files do not belong together)
  *   -ESTALE       the PCRs differ from the sealing policy
  *   -EMSGSIZE     a CA set too large for a user key (32767 bytes)
- *   transient (keyd_reqkey_error_is_transient()): -ENODEV no TPM, -EBUSY, ...
+ *   transient (keyd_reqkey_error_is_transient(), reqkey-args.h): -ENODEV no TPM, -EBUSY, ...
  *   other         the store's or the TPM's errors (tpm.h, store.h)
  */
 #pragma once
@@ -64,7 +64,3 @@ void keyd_reqkey_source_done(struct keyd_reqkey_source *src);
 /* The payload for req into *ret (secret memory: wipe with keyd_secret_wipe()). */
 int keyd_reqkey_payload(struct keyd_reqkey_source *src, const struct keyd_reqkey_request *req,
 			struct keyd_secret *ret, char *reason, size_t reason_size);
-
-/* Whether a failure may go away by itself soon (no TPM yet, TPM busy or out of
- * memory, daemon starting): the negative key then gets the short timeout. */
-bool keyd_reqkey_error_is_transient(int error);

@@ -27,30 +27,6 @@ static int fail(int error, char *reason, size_t size, const char *fmt, ...)
 	return -error;
 }
 
-void keyd_reqkey_quote(const char *s, size_t max_len, char *buf, size_t size)
-{
-	size_t o = 0, i;
-
-	if (!buf || size == 0)
-		return;
-	buf[0] = '\0';
-	if (!s)
-		return;
-	for (i = 0; s[i] && i < max_len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (o + 5 >= size)
-			break;
-		if (c < 0x20 || c >= 0x7f)
-			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-		else
-			buf[o++] = (char)c;
-	}
-	buf[o] = '\0';
-	if (s[i] && o + 4 <= size)
-		memcpy(buf + o, "...", 4);
-}
-
 static bool has_control(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -197,76 +173,6 @@ int keyd_reqkey_parse(const char *type, const char *description, const char *cal
 		memset(ret, 0, sizeof(*ret));
 		return r;
 	}
-	return 0;
-}
-
-/* A key id as request-key writes it: decimal, no sign, no leading zero. */
-static int parse_serial(const char *s, bool zero_ok, int32_t *ret)
-{
-	uint32_t v;
-
-	if (!s || s[0] < '0' || s[0] > '9' || (s[0] == '0' && s[1]))
-		return -EINVAL;
-	if (keyd_parse_u32(s, 10, &v) < 0 || v > INT32_MAX || (v == 0 && !zero_ok))
-		return -EINVAL;
-	*ret = (int32_t)v;
-	return 0;
-}
-
-static int parse_id(const char *s, uint32_t *ret)
-{
-	if (!s || s[0] < '0' || s[0] > '9')
-		return -EINVAL;
-	return keyd_parse_u32(s, 10, ret);
-}
-
-int keyd_reqkey_args_parse(int argc, char *const *argv, struct keyd_reqkey_args *ret,
-			   char *reason, size_t reason_size)
-{
-	static const char *const names[] = { "key id (%k)", "thread keyring (%T)",
-					     "process keyring (%P)", "session keyring (%S)" };
-	int32_t *serials[4];
-
-	if (!ret)
-		return -EINVAL;
-	memset(ret, 0, sizeof(*ret));
-	if (reason && reason_size)
-		reason[0] = '\0';
-	if (argc != KEYD_REQKEY_ARGS || !argv)
-		return fail(EINVAL, reason, reason_size,
-			    "expected %d arguments (%%k %%t %%d %%c %%u %%g %%T %%P %%S), got %d",
-			    KEYD_REQKEY_ARGS, argc);
-	for (int i = 0; i < argc; i++)
-		if (!argv[i])
-			return fail(EINVAL, reason, reason_size, "missing argument");
-
-	serials[0] = &ret->key;
-	serials[1] = &ret->thread_ring;
-	serials[2] = &ret->process_ring;
-	serials[3] = &ret->session_ring;
-	for (size_t i = 0; i < 4; i++) {
-		const char *s = argv[i == 0 ? 0 : 5 + i];
-
-		if (parse_serial(s, i > 0, serials[i]) < 0)
-			return fail(EINVAL, reason, reason_size, "bad %s", names[i]);
-	}
-	if (parse_id(argv[4], &ret->uid) < 0)
-		return fail(EINVAL, reason, reason_size, "bad uid (%%u)");
-	if (parse_id(argv[5], &ret->gid) < 0)
-		return fail(EINVAL, reason, reason_size, "bad gid (%%g)");
-	if (strnlen(argv[1], KEYD_REQKEY_TYPE_MAX + 1) > KEYD_REQKEY_TYPE_MAX)
-		return fail(EMSGSIZE, reason, reason_size, "key type longer than %u bytes",
-			    KEYD_REQKEY_TYPE_MAX);
-	if (strnlen(argv[2], KEYD_REQKEY_DESC_MAX + 1) > KEYD_REQKEY_DESC_MAX)
-		return fail(EMSGSIZE, reason, reason_size, "description longer than %u bytes",
-			    KEYD_REQKEY_DESC_MAX);
-	/* request-key passes the callout data as text; ours is bounded by the protocol. */
-	if (strnlen(argv[3], KEYD_REQKEY_CALLOUT_MAX + 1) > KEYD_REQKEY_CALLOUT_MAX)
-		return fail(EMSGSIZE, reason, reason_size, "callout data longer than %u bytes",
-			    KEYD_REQKEY_CALLOUT_MAX);
-	ret->type = argv[1];
-	ret->description = argv[2];
-	ret->callout = argv[3];
 	return 0;
 }
 

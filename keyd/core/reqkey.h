@@ -29,13 +29,10 @@
 #include <stdint.h>
 
 #include "psk.h"
+#include "reqkey-args.h"
 
-#define KEYD_REQKEY_DESC_MAX 4095   /* the kernel's limit on a description */
-#define KEYD_REQKEY_TYPE_MAX 31     /* ... and on a key type name */
-#define KEYD_REQKEY_CALLOUT_MAX 1024 /* keyd's limit (the protocol's callout field) */
 #define KEYD_REQKEY_TIMEOUT_MAX 315360000u /* ten years, as the policy's timeouts */
 #define KEYD_REQKEY_NAME_MAX 64     /* store names (keyd_name_is_valid) */
-#define KEYD_REQKEY_ARGS 9          /* %k %t %d %c %u %g %T %P %S */
 
 enum keyd_reqkey_kind {
 	KEYD_REQKEY_PSK,      /* type psk, an NVMe identity (or a v1 prefix) */
@@ -60,16 +57,6 @@ struct keyd_reqkey_request {
 	uint32_t timeout;
 };
 
-/* The positional arguments of the callout, as /sbin/request-key passes them. */
-struct keyd_reqkey_args {
-	int32_t key;          /* %k: the key under construction (> 0) */
-	const char *type;     /* %t */
-	const char *description; /* %d */
-	const char *callout;  /* %c */
-	uint32_t uid, gid;    /* %u %g: the requester's fsuid and fsgid */
-	int32_t thread_ring, process_ring, session_ring; /* %T %P %S: 0 when none */
-};
-
 /* Classify (type, description) and parse callout (may be NULL = empty). 0 and
  * *ret; -EINVAL not a description keyd answers or bad callout words (reason
  * says which); -EMSGSIZE longer than the limits; -EBADMSG a control byte.
@@ -77,20 +64,9 @@ struct keyd_reqkey_args {
 int keyd_reqkey_parse(const char *type, const char *description, const char *callout,
 		      struct keyd_reqkey_request *ret, char *reason, size_t reason_size);
 
-/* Parse argv[0..argc) (the nine values only, no program name or options) into
- * *ret (views into argv). Key ids are decimal, as request-key writes them: %k
- * must be > 0; %T %P %S may be 0 (no such keyring). uid and gid are decimal
- * u32. -EINVAL with reason for a wrong count or a bad number. Does not look at
- * type, description or callout beyond their lengths (keyd_reqkey_parse()). */
-int keyd_reqkey_args_parse(int argc, char *const *argv, struct keyd_reqkey_args *ret,
-			   char *reason, size_t reason_size);
-
 /* Whether answering needs the TPM (PSKs are sealed; certificates are not). */
 bool keyd_reqkey_needs_tpm(const struct keyd_reqkey_request *r);
 
 /* "psk", "user-psk", "cert", "ca" */
 const char *keyd_reqkey_kind_to_string(enum keyd_reqkey_kind k);
 
-/* Copy s into buf for a message: at most max_len bytes of it, control and
- * non-ASCII bytes as \xNN, "..." appended when cut. buf holds 4*max_len+4. */
-void keyd_reqkey_quote(const char *s, size_t max_len, char *buf, size_t size);

@@ -179,9 +179,9 @@ int keyd_tpm_unseal(keyd_tpm *t, const struct keyd_tpm_blob *sealed,
 /* A batch of unseals (a provisioning pass): between begin and end, keyd_tpm_unseal()
  * keeps the salted session that authorises Unseal open (continueSession), one HMAC
  * session for objects without a policy and one policy session for the others, instead
- * of starting one per object; the TPM resets a policy session after each use it
- * authorises (TPM 2.0 Part 1, "policy session" / Part 3 PolicyRestart), so it serves
- * the next object as new. It also skips the PCR_Read before each Unseal: PolicyPCR
+ * of starting one per object; the TPM resets a policy session after each command it
+ * authorises with continueSession (TCG reference code, SessionProcess.c), so it
+ * serves the next object as new. It also skips the PCR_Read before each Unseal: PolicyPCR
  * with the recorded digest is the TPM's own check of the current PCR state and comes
  * before Unseal; only when it fails are the PCRs read, to name those that changed
  * (-ESTALE with *ret_changed_mask as usual). A session is dropped (flushed) after any

@@ -41,6 +41,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -90,10 +91,24 @@ int keyd_gnutls_serial_is_ref(int32_t serial);
 /* Convenience for a TLS peer: import keyname as above and add it to cred with its
  * certificate chain as keyd holds it (the certificate enrolled with keyd-ctl cert
  * add, leaf first). GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE when the key has no
- * certificate enrolled. Ownership: cred stays the caller's and owns the key and
- * certificates added to it (released by gnutls_certificate_free_credentials()). */
+ * certificate enrolled, GNUTLS_E_CERTIFICATE_KEY_MISMATCH when the leaf is not the
+ * key's. The match is checked by comparing public keys; GnuTLS checks a new key
+ * once more with a test signature (one TPM signature) unless cred has
+ * GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH, which a caller may set to save it.
+ * Ownership: cred stays the caller's and owns the key and certificates added to
+ * it (released by gnutls_certificate_free_credentials()); after a failure cred
+ * must not be used for more keys (GnuTLS's rule for gnutls_certificate_set_key). */
 int keyd_gnutls_certificate_set_key(gnutls_certificate_credentials_t cred, const char *keyname,
 				    const char *socket_path, unsigned flags);
+
+/* The same with the key a keyring reference names (as keyd_gnutls_privkey_import_ref)
+ * and the given certificates (DER, leaf first, 1..8; e.g. read from a keyring as a
+ * handshake agent reads them); n_certs 0 takes keyd's. The caller keeps certs
+ * (they are copied). */
+int keyd_gnutls_certificate_set_key_ref(gnutls_certificate_credentials_t cred,
+					const gnutls_datum_t *certs, size_t n_certs,
+					int32_t key_serial, const char *socket_path,
+					unsigned flags);
 
 /* ---- trust from keyrings ----------------------------------------------------------------- */
 

@@ -165,8 +165,8 @@ static int connect_keyd(const struct key_ctx *k, keyd_client **ret)
 	default:
 		return keyd_gnutls_error_set(keyd_gnutls_error_from_errno(r,
 								      KEYD_GNUTLS_ORIGIN_CONNECT),
-					     "key '%s': cannot connect to keyd on '%s': %s", k->name,
-					     path, strerror(-r));
+					     "key '%s': cannot connect to keyd on '%s': %s",
+					     k->name, path, strerror(-r));
 	}
 }
 
@@ -200,8 +200,8 @@ static int key_sign_hash(gnutls_privkey_t key, gnutls_sign_algorithm_t algo, voi
 					     k->name);
 	if (flags & GNUTLS_PRIVKEY_SIGN_FLAG_TLS1_RSA)
 		return keyd_gnutls_error_set(GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM,
-					     "key '%s': the MD5+SHA-1 signatures of TLS 1.0/1.1 are "
-					     "not supported", k->name);
+					     "key '%s': the MD5+SHA-1 signatures of TLS "
+					     "1.0/1.1 are not supported", k->name);
 
 	if (algo == GNUTLS_SIGN_RSA_RAW) {
 		if (k->pk != GNUTLS_PK_RSA || digest_info_split(hash, &h, &digest, &digest_len) < 0)
@@ -222,13 +222,15 @@ static int key_sign_hash(gnutls_privkey_t key, gnutls_sign_algorithm_t algo, voi
 		digest = hash->data;
 		digest_len = hash->size;
 		/* PKCS#1 may arrive as a DigestInfo too; it must be for the same hash. */
-		if (scheme == KEYD_PROTO_SCHEME_RSA_PKCS1 && hash->size != keyd_proto_hash_size(h) &&
+		if (scheme == KEYD_PROTO_SCHEME_RSA_PKCS1 &&
+		    hash->size != keyd_proto_hash_size(h) &&
 		    (digest_info_split(hash, &di_hash, &digest, &digest_len) < 0 || di_hash != h))
 			digest_len = 0;
 		if (digest_len != keyd_proto_hash_size(h))
 			return keyd_gnutls_error_set(GNUTLS_E_INVALID_REQUEST,
 						     "key '%s': %u bytes are not a %s digest",
-						     k->name, hash->size, gnutls_sign_get_name(algo));
+						     k->name, hash->size,
+						     gnutls_sign_get_name(algo));
 	}
 
 	r = connect_keyd(k, &c);
@@ -301,7 +303,8 @@ static int key_ctx_set_public(struct key_ctx *k, const struct keyd_client_pubkey
 		if (g < 0)
 			return keyd_gnutls_error_set(g, "key '%s': cannot read the curve: %s",
 						     k->name, gnutls_strerror(g));
-		if (k->curve == GNUTLS_ECC_CURVE_SECP256R1 || k->curve == GNUTLS_ECC_CURVE_SECP384R1)
+		if (k->curve == GNUTLS_ECC_CURVE_SECP256R1 ||
+		    k->curve == GNUTLS_ECC_CURVE_SECP384R1)
 			return 0;
 	}
 	return keyd_gnutls_error_set(GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM,
@@ -423,53 +426,72 @@ _public_ int keyd_gnutls_privkey_import_ref(gnutls_privkey_t pkey, int32_t seria
 
 /* ---- key and certificate together -------------------------------------------------------- */
 
-_public_ int keyd_gnutls_certificate_set_key(gnutls_certificate_credentials_t cred,
-					     const char *keyname, const char *socket_path,
-					     unsigned flags)
+/* Import the key (by name, or by the reference in ref_serial when name is NULL)
+ * and add it to cred with the certificates: the given DER ones, or keyd's when
+ * n_certs is 0. The leaf must carry the key's public key: compared here, so no
+ * test signature is needed (see GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH). */
+static int set_key(gnutls_certificate_credentials_t cred, const char *keyname, int32_t ref_serial,
+		   const char *socket_path, unsigned flags, const gnutls_datum_t *certs,
+		   size_t n_certs)
 {
 	_cleanup_(keyd_client_pubkey_freep) struct keyd_client_pubkey *pub = NULL;
 	gnutls_pcert_st pcerts[KEYD_CLIENT_CERTS_MAX];
+	char name[KEYD_GNUTLS_KEY_NAME_MAX + 1];
 	gnutls_privkey_t pkey = NULL;
 	gnutls_datum_t leaf_spki = { 0 };
 	size_t n = 0;
 	int r, g;
 
-	keyd_gnutls_error_clear();
-	if (!cred)
+	if (!cred || (n_certs > 0 && !certs) || n_certs > KEYD_CLIENT_CERTS_MAX)
 		return keyd_gnutls_error_set(GNUTLS_E_INVALID_REQUEST,
-					     "keyd_gnutls_certificate_set_key: no credentials");
+					     "keyd_gnutls_certificate_set_key: bad arguments");
+	if (!keyname) {
+		r = read_ref(ref_serial, name);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return keyd_gnutls_error_set(GNUTLS_E_KEYFILE_ERROR,
+						     "key %d is not a reference to a keyd key "
+						     "(a user key holding 'keyd:NAME')",
+						     (int)ref_serial);
+		keyname = name;
+	}
 	g = gnutls_privkey_init(&pkey);
 	if (g < 0)
 		return keyd_gnutls_error_set(g, "out of memory");
 	r = privkey_import(pkey, keyname, socket_path, flags, &pub);
 	if (r < 0)
 		goto fail;
-	if (pub->n_certs == 0) {
+	if (n_certs == 0 && pub->n_certs == 0) {
 		r = keyd_gnutls_error_set(GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE,
 					  "key '%s' has no certificate in keyd; enroll one with "
 					  "keyd-ctl cert add", keyname);
 		goto fail;
 	}
-	for (n = 0; n < pub->n_certs && n < KEYD_CLIENT_CERTS_MAX; n++) {
-		g = gnutls_pcert_import_x509_raw(&pcerts[n],
-						 &(gnutls_datum_t){ pub->certs[n],
-								    (unsigned)pub->cert_lens[n] },
-						 GNUTLS_X509_FMT_DER, 0);
+	if (n_certs == 0)
+		n_certs = pub->n_certs;
+	for (n = 0; n < n_certs; n++) {
+		gnutls_datum_t d = { NULL, 0 };
+
+		if (certs)
+			d = certs[n];
+		else
+			d = (gnutls_datum_t){ pub->certs[n], (unsigned)pub->cert_lens[n] };
+
+		g = gnutls_pcert_import_x509_raw(&pcerts[n], &d, GNUTLS_X509_FMT_DER, 0);
 		if (g < 0) {
-			r = keyd_gnutls_error_set(g, "key '%s': certificate %zu from keyd does not "
-						  "parse: %s", keyname, n, gnutls_strerror(g));
+			r = keyd_gnutls_error_set(g, "key '%s': certificate %zu does not parse: %s",
+						  keyname, n, gnutls_strerror(g));
 			goto fail;
 		}
 	}
-	/* The leaf must be this key's: compare public keys here rather than have
-	 * GnuTLS find out with a test signature in the TPM. */
 	g = gnutls_pubkey_export2(pcerts[0].pubkey, GNUTLS_X509_FMT_DER, &leaf_spki);
 	if (g < 0 || leaf_spki.size != pub->spki_len ||
 	    memcmp(leaf_spki.data, pub->spki, pub->spki_len) != 0) {
 		gnutls_free(leaf_spki.data);
 		r = keyd_gnutls_error_set(GNUTLS_E_CERTIFICATE_KEY_MISMATCH,
-					  "key '%s': the certificate keyd holds is not for this "
-					  "key; enroll the right one with keyd-ctl cert add", keyname);
+					  "key '%s': the certificate is not for this key; "
+					  "enroll the right one with keyd-ctl cert add", keyname);
 		goto fail;
 	}
 	gnutls_free(leaf_spki.data);
@@ -486,4 +508,24 @@ fail:
 		gnutls_pcert_deinit(&pcerts[i]);
 	gnutls_privkey_deinit(pkey);
 	return r;
+}
+
+_public_ int keyd_gnutls_certificate_set_key(gnutls_certificate_credentials_t cred,
+					     const char *keyname, const char *socket_path,
+					     unsigned flags)
+{
+	keyd_gnutls_error_clear();
+	if (!keyname)
+		return keyd_gnutls_error_set(GNUTLS_E_INVALID_REQUEST,
+					     "keyd_gnutls_certificate_set_key: no key name");
+	return set_key(cred, keyname, 0, socket_path, flags, NULL, 0);
+}
+
+_public_ int keyd_gnutls_certificate_set_key_ref(gnutls_certificate_credentials_t cred,
+						 const gnutls_datum_t *certs, size_t n_certs,
+						 int32_t key_serial, const char *socket_path,
+						 unsigned flags)
+{
+	keyd_gnutls_error_clear();
+	return set_key(cred, NULL, key_serial, socket_path, flags, certs, n_certs);
 }

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 
 #include "fileio.h"
+#include "keyd-gnutls.h"
 #include "log.h"
 #include "macro.h"
 #include "tls.h"
@@ -315,6 +316,31 @@ static int add_trust(struct tls_ctx *c, gnutls_certificate_credentials_t cred, s
 	return r;
 }
 
+/* The seam for TPM-resident keys: the certificate from its keyring key, the private
+ * key through libkeyd-gnutls, which signs with keyd's signing service (the policy's
+ * [signing] must grant the key to the agent's uid). The library compares the
+ * certificate's public key with the key's, so GnuTLS's test signature, one more
+ * TPM command per handshake, is skipped (cred holds this one key only). */
+static int signer_certificate(struct tls_ctx *c, gnutls_certificate_credentials_t cred,
+			      const struct keyd_secret *cder)
+{
+	const struct keyd_tls_params *p = c->p;
+	int g, status;
+
+	gnutls_certificate_set_flags(cred, GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
+	g = keyd_gnutls_certificate_set_key_ref(
+		cred, &(gnutls_datum_t){ cder->data, (unsigned)cder->len }, 1, p->privkey, NULL, 0);
+	if (g >= 0)
+		return 0;
+	status = g == GNUTLS_E_INSUFFICIENT_CREDENTIALS		 ? EACCES
+		 : g == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE	 ? ENOKEY
+		 : g == GNUTLS_E_MEMORY_ERROR			 ? ENOMEM
+		 : g == GNUTLS_E_PK_SIGN_FAILED || g == GNUTLS_E_TIMEDOUT ? EIO
+									  : EINVAL;
+	return fail(c->r, status, "certificate %d, private key %d: %s", p->cert, p->privkey,
+		    keyd_gnutls_last_error());
+}
+
 static int own_certificate(struct tls_ctx *c, gnutls_certificate_credentials_t cred)
 {
 	const struct keyd_tls_params *p = c->p;
@@ -333,11 +359,13 @@ static int own_certificate(struct tls_ctx *c, gnutls_certificate_credentials_t c
 			    e == -EKEYREJECTED ? "not a user key holding DER" : strerror(-e));
 	switch (p->key_source) {
 	case KEYD_TLS_KEY_KEYRING_DER:
-		break;
+		/* A reference to a TPM-resident key (policy "key = NAME as ref": a user
+		 * key holding "keyd:NAME") where DER key material would be. */
+		if (keyd_gnutls_serial_is_ref(p->privkey) != 1)
+			break;
+		__attribute__((fallthrough));
 	case KEYD_TLS_KEY_KEYD_SIGNER:
-		/* The seam: gnutls_privkey_import_ext4() with sign callbacks that call
-		 * keyd's signing service goes here. */
-		return fail(r, EINVAL, "TPM-resident private keys are not supported yet");
+		return signer_certificate(c, cred, &cder);
 	}
 	e = read_key(p->privkey, der_types, KEYD_TLS_DER_MAX, &info, &kder);
 	if (e < 0)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * keyd-request-key: answers request_key() upcalls for the keys keyd provides
- * (keyd-request-key(8)). /sbin/request-key runs it from
+ * (keyd-request-key(8)). Built twice: keyd-request-key asks keyd, and without
+ * keyd runs keyd-request-key-direct, the same program with the store and TPM
+ * path (request-key.h). /sbin/request-key runs it from
  * /etc/request-key.d/keyd.conf as
  *   keyd-request-key [OPTIONS] %k %t %d %c %u %g %T %P %S
  * Every path after the authority is assumed ends in instantiate, negate or
@@ -18,7 +20,6 @@
 #include "log.h"
 #include "parse.h"
 #include "policy.h"
-#include "reqkey-payload.h"
 #include "request-key.h"
 
 /* The kernel starts usermode helpers with fds 0-2 open, but a person or another
@@ -142,11 +143,10 @@ static int reject_unparsed(const struct rk_options *o, int argc, char **argv)
 	return RK_EXIT_USAGE;
 }
 
-static int serve(const struct rk_options *o, const struct keyd_reqkey_args *args)
+static int serve(const struct rk_options *o, char **argv, const struct keyd_reqkey_args *args)
 {
 	_cleanup_secret_ struct keyd_secret payload = {};
 	struct keyd_config config = {};
-	struct keyd_reqkey_request req;
 	struct rk_decision d;
 	struct rk_upcall u;
 	const char *via = "store";
@@ -194,16 +194,20 @@ static int serve(const struct rk_options *o, const struct keyd_reqkey_args *args
 	if (!o->debug)
 		rk_answer_arm_watchdog(args->key, d.transient_timeout, RK_DEADLINE_SEC);
 
-	r = keyd_reqkey_parse(args->type, args->description, u.callout, &req, reason,
-			      sizeof(reason));
-	if (r < 0) {
-		log_notice("key %d (%s '%s'): %s; rejected for %u s", key, args->type, quoted,
-			   reason, d.negative_timeout);
+	if (!keyd_reqkey_text_is_plain(args->description) || !keyd_reqkey_text_is_plain(u.callout)) {
+		log_notice("key %d (%s '%s'): not a key keyd provides (a control or non-ASCII "
+			   "byte); rejected for %u s", key, args->type, quoted, d.negative_timeout);
 		r = rk_answer_reject(o, args->key, d.negative_timeout, EKEYREJECTED);
 		goto out;
 	}
-
-	r = rk_fetch(o, &config, &u, &req, &payload, &timeout, &via, reason, sizeof(reason));
+	r = 0;
+	if (!o->no_daemon && rk_fetch_daemon(o, &config, &u, &payload, &timeout, &r, reason,
+					     sizeof(reason)) > 0)
+		via = "keyd";
+	else
+		/* keyd-request-key: runs keyd-request-key-direct and returns only on failure. */
+		r = rk_direct(o, argv, &config, &u, &payload, &timeout, &via, reason,
+			      sizeof(reason));
 	if (r >= 0) {
 		r = rk_answer_instantiate(o, &u, &payload, timeout, via);
 		if (r == RK_EXIT_OK)
@@ -258,5 +262,5 @@ int main(int argc, char **argv)
 			  reason);
 		return reject_unparsed(&o, argc - optind, argv + optind);
 	}
-	return serve(&o, &args);
+	return serve(&o, argv, &args);
 }

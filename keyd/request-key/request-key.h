@@ -6,7 +6,11 @@
  *   upcall.c   assume authority; what the kernel says about the key under
  *              construction, checked against the command line
  *   decide.c   configuration and policy: may this requester have this key here?
- *   fetch.c    the payload, from keyd over its socket, or from the store and TPM
+ *   fetch-daemon.c  the payload from keyd over its socket
+ *   direct-exec.c   keyd-request-key: without keyd, run keyd-request-key-direct
+ *   direct-store.c  keyd-request-key-direct: the payload from the store and TPM
+ * keyd-request-key links no cryptographic or TPM library, so the common case
+ * (keyd running) starts as fast as keyctl; keyd-request-key-direct has them.
  *   answer.c   instantiate, or negate/reject with a deliberate timeout
  */
 #pragma once
@@ -17,7 +21,7 @@
 #include "config.h"
 #include "keyring.h"
 #include "macro.h"
-#include "reqkey.h"
+#include "reqkey-args.h"
 
 /* Exit status: 0 instantiated, 1 negated, rejected or failed, 2 usage. */
 #define RK_EXIT_OK 0
@@ -66,17 +70,28 @@ struct rk_decision {
 	char rule[300]; /* "FILE:LINE" of the deciding rule, or "no rule" */
 };
 /* Load the configuration (o->config_path, then the environment) into *config and
- * the policy it names, and decide on u's type, description, uid and destination. Errors (-EBADMSG a bad configuration or
- * policy) come with reason; *ret keeps the default timeouts then. */
+ * the policy it names, and decide on u's type, description, uid and destination.
+ * Errors (-EBADMSG a bad configuration or policy) come with reason; *ret keeps
+ * the default timeouts then. */
 int rk_decide(const struct rk_options *o, const struct rk_upcall *u, struct keyd_config *config,
 	      struct rk_decision *ret, char *reason, size_t reason_size);
 
-/* fetch.c: the payload for req. *ret_via says where it came from ("keyd", "store").
- * *ret_timeout: seconds until the key expires (0 none). */
-int rk_fetch(const struct rk_options *o, const struct keyd_config *config,
-	     const struct rk_upcall *u, const struct keyd_reqkey_request *req,
-	     struct keyd_secret *ret, uint32_t *ret_timeout, const char **ret_via, char *reason,
-	     size_t reason_size);
+/* fetch-daemon.c: ask keyd. 1 when keyd answered: *ret_error 0 with the payload
+ * in *ret (and *ret_timeout, seconds until the key expires, if keyd says), or the
+ * -errno keyd answered with and reason; 0 when keyd is not there. */
+int rk_fetch_daemon(const struct rk_options *o, const struct keyd_config *config,
+		    const struct rk_upcall *u, struct keyd_secret *ret, uint32_t *ret_timeout,
+		    int *ret_error, char *reason, size_t reason_size);
+
+/* Without keyd. keyd-request-key (direct-exec.c) executes
+ * keyd-request-key-direct, installed next to it, with --no-daemon and its own
+ * arguments (argv as main() got it), and returns only when that fails (-errno).
+ * keyd-request-key-direct (direct-store.c) parses the request (reqkey.h) and
+ * reads the store and the TPM: 0 and the payload, or -errno with reason
+ * (-EKEYREJECTED: not a description keyd answers). *ret_via names the source. */
+int rk_direct(const struct rk_options *o, char **argv, const struct keyd_config *config,
+	      const struct rk_upcall *u, struct keyd_secret *ret, uint32_t *ret_timeout,
+	      const char **ret_via, char *reason, size_t reason_size);
 
 /* answer.c: the three endings. Each logs its outcome once and returns the exit status. */
 int rk_answer_instantiate(const struct rk_options *o, const struct rk_upcall *u,

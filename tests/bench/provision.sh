@@ -87,6 +87,30 @@ count_cmds() { # FROM TO [--by-code]
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 now_us() { echo $(($(date +%s%N) / 1000)); }
+# CPU time (user + system, microseconds) of a shell's finished children, from the second
+# line of bash's `times` ("0m0.075s 0m0.063s") in FILE, and of the swtpm (clock ticks).
+children_cpu_us() { # FILE
+	sed -n 2p "$1" | awk '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/)
+		s += (a[1] * 60 + a[2]) * 1e6 } printf "%d", s }'
+}
+swtpm_cpu_us() {
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1e6 / hz }' \
+		"/proc/$SWTPM_PID/stat"
+}
+# Run "$@" in a subshell; print the CPU time it and the swtpm used, in microseconds.
+cpu_of() {
+	local s0 s1 c0 c1
+	# `times` must run in the shell that waits for the pass, not in a fork of it; its
+	# children's counters only grow, so the pass is the difference.
+	times >"$T/times0"
+	s0=$(swtpm_cpu_us)
+	("$@" >/dev/null)
+	s1=$(swtpm_cpu_us)
+	times >"$T/times1"
+	c0=$(children_cpu_us "$T/times0")
+	c1=$(children_cpu_us "$T/times1")
+	echo $((c1 - c0 + s1 - s0))
+}
 
 # ---- enrollment (not timed) --------------------------------------------------------------
 tpm_up 1
@@ -199,7 +223,8 @@ for k in $(keyctl rlist "$(keyctl search @s keyring "base-ca-$RID")"); do
 done
 
 # ---- timing: interleaved runs, median ------------------------------------------------
-note "timing: $RUNS runs each, interleaved"
+LOAD=$(cut -d' ' -f1 /proc/loadavg)
+note "timing: $RUNS runs each, interleaved (load average $LOAD)"
 : >"$T/keyd.us"
 : >"$T/base.us"
 : >"$T/rm.us"
@@ -215,6 +240,15 @@ for _ in $(seq "$RUNS"); do
 	echo "$t1" >>"$T/base.us"
 	echo "$((t1 - rm_us))" >>"$T/rm.us"
 done
+# CPU time (the process tree and the swtpm): what the pass costs whatever else runs.
+: >"$T/keyd.cpu"
+: >"$T/base.cpu"
+for _ in $(seq "$RUNS"); do
+	cpu_of keyd_pass $N_PSK >>"$T/keyd.cpu"
+	cpu_of base_pass $N_PSK >>"$T/base.cpu"
+done
+KEYD_CPU=$(median <"$T/keyd.cpu" | awk '{ printf "%.1f", $1 / 1000 }')
+BASE_CPU=$(median <"$T/base.cpu" | awk '{ printf "%.1f", $1 / 1000 }')
 KEYD_MS=$(median <"$T/keyd.us" | awk '{ printf "%.1f", $1 / 1000 }')
 BASE_MS=$(median <"$T/base.us" | awk '{ printf "%.1f", $1 / 1000 }')
 BASE_NORM_MS=$(median <"$T/rm.us" | awk '{ printf "%.1f", $1 / 1000 }')
@@ -256,17 +290,20 @@ B_PER=$(awk -v a="$B8N" -v b="$B4N" 'BEGIN { printf "%g", (a - b) / 4 }')
 B_FIX=$(awk -v a="$B8N" -v p="$B_PER" 'BEGIN { printf "%g", a - 8 * p }')
 RATIO=$(awk -v k="$KEYD_MS" -v b="$BASE_NORM_MS" 'BEGIN { printf "%.1f", b / k }')
 RATIO_ALL=$(awk -v k="$KEYD_MS" -v b="$BASE_MS" 'BEGIN { printf "%.1f", b / k }')
+RATIO_CPU=$(awk -v k="$KEYD_CPU" -v b="$BASE_CPU" 'BEGIN { printf "%.1f", b / k }')
 
 # ---- report ---------------------------------------------------------------------------
 echo
 echo "provisioning pass: $N_CERTS CA certificates (asymmetric + user each), $N_PSK sealed PSKs,"
 echo "1 TPM key (certificate + reference); swtpm $(swtpm --version 2>&1 | awk '{ print $4 }' | tr -d ,),"
-echo "$(nproc) CPUs; median of $RUNS runs; build $(basename "$KEYD_BUILD")"
+echo "$(nproc) CPUs, load average $LOAD when timing; median of $RUNS runs; build $(basename "$KEYD_BUILD")"
 echo
 printf '%-44s %12s %12s %8s\n' "" "keyd" "baseline" "ratio"
 printf '%-44s %12s %12s %8s\n' "wall time, ms (median)" "$KEYD_MS" "$BASE_NORM_MS" "${RATIO}x"
 printf '%-44s %12s %12s %8s\n' "  baseline incl. resource-manager emulation" "" "$BASE_MS" \
 	"${RATIO_ALL}x"
+printf '%-44s %12s %12s %8s\n' "CPU time, ms (median; processes + swtpm)" "$KEYD_CPU" \
+	"$BASE_CPU" "${RATIO_CPU}x"
 printf '%-44s %12s %12s\n' "TPM commands, 8 PSKs (swtpm log)" "$K8" "$B8N"
 printf '%-44s %12s %12s\n' "  + resource-manager emulation" "-" "$B8RM"
 printf '%-44s %12s %12s\n' "  failed commands" "$K8F" "$B8F"
@@ -288,16 +325,28 @@ notes:
 - The baseline's tools leave objects loaded; /dev/tpmrm0 would flush them for free, the
   bench's swtpm has no resource manager, so tpm2_flushcontext -t does it: its time and
   commands are shown apart and the ratio is taken without them. The baseline creates the
-  primary once per pass (clevis does it once per secret) and runs no session, so its
-  secrets cross the bus in clear; keyd unseals in salted, parameter-encrypted sessions.
+  primary once per pass (clevis does it once per secret); its sessions encrypt nothing:
+  the unsealed bytes are in clear in its Unseal responses (seen in the swtpm log), where
+  keyd's come back encrypted in a salted session bound to the SRK.
 - keyd's per-PSK floor: Load + Unseal + FlushContext (a sealed object must be loaded to
-  be unsealed and must not stay loaded). One salted session serves a whole pass
-  (continueSession; a policy session is reset by the TPM after each use, TPM 2.0 Part 1
-  19.6.x / the reference code's UpdateInternalSession, so a PCR-sealed PSK adds only
-  PolicyPCR). Going below that floor means sealing several PSKs in one object: that
-  would tie PSKs with different PCR policies, PINs and lifetimes together, make
-  'psk add/remove/reseal' rewrite a shared blob, and leave the interoperable one-secret
-  TSS2 sealed-data file of DESIGN.md; 3 commands per PSK on a pass is not worth it.
+  be unsealed and must not stay loaded). One salted session serves the whole pass
+  (continueSession); a policy session is reset by the TPM after each command it
+  authorises with continueSession set (the TCG reference code, SessionProcess.c
+  UpdateInternalSession), so a PCR-sealed PSK adds only its PolicyPCR, and the PCR_Read
+  before each unseal is gone: PolicyPCR with the recorded digest is the TPM's own check
+  and comes before Unseal; the PCRs are read only to name the ones that changed.
+- Not done: sealing several PSKs in one object ("bundle"). A sealed object holds at most
+  128 bytes (4 PSKs of 32 bytes, 2 of 48), so a bundle would seal one wrapping key per
+  distinct policy and keep the PSKs AES-GCM-encrypted in the store: per pass the TPM
+  cost would be 3 per policy instead of 3 per PSK. The price: a new store format that
+  'keyd-ctl psk add/remove/reseal' must rewrite as a whole (one PSK's re-enrollment
+  touches all), PSKs with different PCR sets or PINs cannot share a bundle, and each PSK
+  stops being the interoperable one-secret TSS2 sealed-data file of DESIGN.md. Worth it
+  only for many PSKs per host on a slow discrete TPM; not for 8.
+- What bounds the wall-time ratio here: both sides make the kernel check each CA's
+  self-signature as it parses it (RSA in the kernel: about half of keyd's CPU time), and
+  ESYS's first OpenSSL fetches and DRBG seeding cost keyd about a quarter; the TPM
+  commands, $K8 against $B8N, are the rest.
 EOF
 echo
 if awk -v r="$RATIO" 'BEGIN { exit !(r >= 10) }'; then

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "reqkey.h"
+#include "reqkey-args.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

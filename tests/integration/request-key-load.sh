@@ -28,8 +28,12 @@ for i in $(seq 1 "$N"); do
 	printf '%s %s\n' "$id" "$(interchange "$(openssl rand -hex 32)")" >>"$T/tls-keys"
 	echo "keyd:psk:$id" >>"$T/descs"
 done
-ctl psk import "$T/tls-keys" >/dev/null || fail "psk import failed"
-rm -f "$T/tls-keys"
+# The store writes at most 256 files (128 PSKs) in one transaction.
+split -l 100 "$T/tls-keys" "$T/tls-keys."
+for f in "$T"/tls-keys.*; do
+	ctl psk import "$f" >/dev/null || fail "psk import of $f failed"
+done
+rm -f "$T"/tls-keys*
 
 start_keyd
 note "$N sequential upcalls"

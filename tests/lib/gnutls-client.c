@@ -5,14 +5,18 @@
  *
  *   gnutls-client (--unix PATH | --tcp HOST:PORT) [--server-name NAME]
  *                 (--key NAME [--socket PATH] --trust-keyring SERIAL | --psk-serial SERIAL)
- *                 [--send TEXT] [--expect TEXT] [--timeout MS]
+ *                 [--send TEXT] [--expect TEXT] [--timeout MS] [--delay MS]
+ *                 [--priority STRING]
  *
  * x509: trusts the CA certificates of the keyring, presents the certificate keyd
  * holds for key NAME and signs with it in the TPM. PSK: identity and key from the
  * key serial. After the handshake it sends TEXT plus a newline and, with
- * --expect, requires a reply line containing that text.
+ * --expect, requires a reply line containing that text. --delay waits between
+ * setting up the credentials and connecting (a test stops keyd meanwhile).
+ * --priority replaces the TLS 1.3-only priority string (to reach TLS 1.2's RSA
+ * PKCS#1 v1.5 client signatures).
  *
- * Prints "ok: <protocol> <cipher suite> [client signature <alg>]" on success.
+ * Prints "ok: <session> auth PSK|certificate [client signature <alg>]" on success.
  * Exit: 0 ok, 1 the handshake or the exchange failed, 2 usage, 3 the credentials
  * could not be set up (keyd refused, keyd not running, no such key ...), with the
  * library's reason on stderr.
@@ -41,17 +45,19 @@
 #define PRIO_PSK "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+DHE-PSK:+PSK"
 
 struct opts {
-	const char *unix_path, *tcp, *server_name, *key, *socket, *send, *expect;
+	const char *unix_path, *tcp, *server_name, *key, *socket, *send, *expect, *priority;
 	long trust_ring, psk_serial;
-	int timeout_ms;
+	int timeout_ms, delay_ms;
 };
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: gnutls-client (--unix PATH | --tcp HOST:PORT) [--server-name NAME]\n"
+	fprintf(stderr, "usage: gnutls-client (--unix PATH | --tcp HOST:PORT)\n"
+			"       [--server-name NAME]\n"
 			"       (--key NAME [--socket PATH] --trust-keyring SERIAL | --psk-serial "
 			"SERIAL)\n"
-			"       [--send TEXT] [--expect TEXT] [--timeout MS]\n");
+			"       [--send TEXT] [--expect TEXT] [--timeout MS] [--delay MS]\n"
+			"       [--priority STRING]\n");
 	return EXIT_USAGE;
 }
 
@@ -119,6 +125,9 @@ static int setup_x509(const struct opts *o, gnutls_session_t s,
 	g = gnutls_certificate_allocate_credentials(ret);
 	if (g < 0)
 		return g;
+	/* The library compares the certificate's public key with the key's; GnuTLS's
+	 * own check would cost a TPM signature (keyd-gnutls.h). */
+	gnutls_certificate_set_flags(*ret, GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
 	g = gnutls_x509_trust_list_init(&tl, 0);
 	if (g < 0)
 		return g;
@@ -148,7 +157,7 @@ static int setup_x509(const struct opts *o, gnutls_session_t s,
 	if (g < 0)
 		return g;
 	gnutls_session_set_verify_cert(s, o->server_name, 0);
-	return gnutls_priority_set_direct(s, PRIO_X509, NULL);
+	return gnutls_priority_set_direct(s, o->priority ? o->priority : PRIO_X509, NULL);
 }
 
 static int setup_psk(const struct opts *o, gnutls_session_t s,
@@ -174,7 +183,7 @@ static int setup_psk(const struct opts *o, gnutls_session_t s,
 	g = gnutls_credentials_set(s, GNUTLS_CRD_PSK, *ret);
 	if (g < 0)
 		return g;
-	return gnutls_priority_set_direct(s, PRIO_PSK, NULL);
+	return gnutls_priority_set_direct(s, o->priority ? o->priority : PRIO_PSK, NULL);
 }
 
 static int exchange(const struct opts *o, gnutls_session_t s)
@@ -228,6 +237,8 @@ int main(int argc, char **argv)
 		{ "send", required_argument, NULL, 's' },
 		{ "expect", required_argument, NULL, 'e' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "delay", required_argument, NULL, 'D' },
+		{ "priority", required_argument, NULL, 'P' },
 		{}
 	};
 	struct opts o = { .timeout_ms = 10000 };
@@ -254,10 +265,16 @@ int main(int argc, char **argv)
 			break;
 		case 's': o.send = optarg; break;
 		case 'e': o.expect = optarg; break;
+		case 'P': o.priority = optarg; break;
 		case 'T':
 			if (!parse_long(optarg, &v) || v <= 0 || v > 600000)
 				return usage();
 			o.timeout_ms = (int)v;
+			break;
+		case 'D':
+			if (!parse_long(optarg, &v) || v < 0 || v > 600000)
+				return usage();
+			o.delay_ms = (int)v;
 			break;
 		default:
 			return usage();
@@ -271,7 +288,8 @@ int main(int argc, char **argv)
 	if (g < 0)
 		goto gnutls_fail;
 	if (o.server_name) {
-		g = gnutls_server_name_set(s, GNUTLS_NAME_DNS, o.server_name, strlen(o.server_name));
+		g = gnutls_server_name_set(s, GNUTLS_NAME_DNS, o.server_name,
+					   strlen(o.server_name));
 		if (g < 0)
 			goto gnutls_fail;
 	}
@@ -281,6 +299,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	if (o.delay_ms > 0)
+		usleep((useconds_t)o.delay_ms * 1000);
 	fd = o.unix_path ? connect_unix(o.unix_path) : connect_tcp(o.tcp);
 	if (fd < 0) {
 		fprintf(stderr, "gnutls-client: cannot connect to '%s': %s\n",
@@ -312,7 +332,8 @@ int main(int argc, char **argv)
 		char *desc = gnutls_session_get_desc(s);
 		gnutls_sign_algorithm_t sa = gnutls_sign_algorithm_get_client(s);
 
-		printf("ok: %s", desc ? desc : "?");
+		printf("ok: %s auth %s", desc ? desc : "?",
+		       gnutls_auth_get_type(s) == GNUTLS_CRD_PSK ? "PSK" : "certificate");
 		if (o.key)
 			printf(" client signature %s", gnutls_sign_get_name(sa) ?: "?");
 		printf("\n");

@@ -54,29 +54,52 @@ wait_unix() {
 	fail "no server on $1: $(cat "$3" 2>/dev/null | head -n 12)"
 }
 wait_tcp() {
+	# Look for the listening socket instead of connecting: a probe connection would
+	# use up a server that accepts only one (-naccept 1).
 	for _ in $(seq 100); do
-		if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null; then
+		if python3 - "$1" <<'PY'
+import sys
+port = "%04X" % int(sys.argv[1])
+for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+    try:
+        lines = open(f).read().splitlines()[1:]
+    except OSError:
+        continue
+    for l in lines:
+        fields = l.split()
+        if fields[1].endswith(":" + port) and fields[3] == "0A":
+            sys.exit(0)
+sys.exit(1)
+PY
+		then
 			return 0
 		fi
 		kill -0 "$2" 2>/dev/null || break
 		sleep 0.1
 	done
-	fail "no server on port $1: $(cat "$3" 2>/dev/null | tail -n 5)"
+	fail "no server on port $1: $(cat "$3" 2>/dev/null | head -n 12)"
 }
 
-# start_s_server NAME CERT CA: openssl s_server on $T/NAME.sock for one connection,
-# TLS 1.3, client certificate required and verified against CA; log $T/NAME.log.
+# start_s_server NAME CERT CA [ARGS...]: openssl s_server on a unix socket ($SERVER_SOCK)
+# for one connection, TLS 1.3 (unless ARGS say otherwise), client certificate required
+# and verified against CA; log $T/NAME.log.
+# The socket path is kept short: OpenSSL 3.0 formats it through getnameinfo()'s
+# 32-byte service buffer and fails on longer paths ("ACCEPTunknown:error").
+_n_servers=0
 start_s_server() {
-	local sock="$T/$1.sock"
+	_n_servers=$((_n_servers + 1))
+	local sock="$T/s$_n_servers" name=$1 cert=$2 ca=$3
+	shift 3
 	rm -f "$sock"
 	# s_server quits at the end of its stdin: give it a fifo this shell keeps open.
 	[ -p "$T/stdin.fifo" ] || { mkfifo "$T/stdin.fifo"; exec 9<>"$T/stdin.fifo"; }
-	openssl s_server -unix "$sock" -naccept 1 -tls1_3 -cert "$T/$2.pem" -key "$T/$2.key" \
-		-CAfile "$T/$3.pem" -Verify 1 -verify_return_error -rev \
-		<"$T/stdin.fifo" >"$T/$1.log" 2>&1 &
+	[ $# -gt 0 ] || set -- -tls1_3
+	openssl s_server -unix "$sock" -naccept 1 -cert "$T/$cert.pem" -key "$T/$cert.key" \
+		-CAfile "$T/$ca.pem" -Verify 1 -verify_return_error -rev "$@" \
+		<"$T/stdin.fifo" >"$T/$name.log" 2>&1 &
 	SERVER_PID=$!
 	track_pid "$SERVER_PID"
-	wait_unix "$sock" "$SERVER_PID" "$T/$1.log"
+	wait_unix "$sock" "$SERVER_PID" "$T/$name.log"
 	SERVER_SOCK=$sock
 }
 
@@ -94,3 +117,20 @@ start_gnutls_serv() {
 	wait_tcp "$SERVER_PORT" "$SERVER_PID" "$T/$name.log"
 }
 stop_server() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
+
+# start_s_server_tcp NAME CERT CA: as start_s_server, on a free loopback port
+# (for clients that take only HOST:PORT); sets SERVER_PORT.
+start_s_server_tcp() {
+	[ -p "$T/stdin.fifo" ] || { mkfifo "$T/stdin.fifo"; exec 9<>"$T/stdin.fifo"; }
+	for _ in 1 2 3; do
+		SERVER_PORT=$(free_port)
+		openssl s_server -accept "127.0.0.1:$SERVER_PORT" -naccept 1 -tls1_3 -num_tickets 0 \
+			-cert "$T/$2.pem" -key "$T/$2.key" -CAfile "$T/$3.pem" -Verify 1 \
+			-verify_return_error -rev <"$T/stdin.fifo" >"$T/$1.log" 2>&1 &
+		SERVER_PID=$!
+		track_pid "$SERVER_PID"
+		sleep 0.2
+		kill -0 "$SERVER_PID" 2>/dev/null && break
+	done
+	wait_tcp "$SERVER_PORT" "$SERVER_PID" "$T/$1.log"
+}

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "reqkey.h"
+#include "reqkey-args.h"
 
 #define HOST "nqn.2014-08.org.example:host-1"
 #define SUB "nqn.2014-08.org.example:sub-1"
@@ -191,6 +192,11 @@ static void test_quote(void **state)
 	char buf[64];
 
 	(void)state;
+	assert_true(keyd_reqkey_text_is_plain("keyd:cert:a b;$(x)"));
+	assert_true(keyd_reqkey_text_is_plain(""));
+	assert_false(keyd_reqkey_text_is_plain("a\nb"));
+	assert_false(keyd_reqkey_text_is_plain("\xc3\xa9"));
+	assert_false(keyd_reqkey_text_is_plain(NULL));
 	keyd_reqkey_quote("a\nb\xff", 10, buf, sizeof(buf));
 	assert_string_equal(buf, "a\\x0ab\\xff");
 	keyd_reqkey_quote("abcdef", 3, buf, sizeof(buf));
