@@ -331,3 +331,42 @@ $(FUZZ_BUILD)/fuzz-tls13-server: tests/fuzz/fuzz-tls13-server.c $(call fuzz_obj,
 	$(E) "  FUZZ    $@"
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -MF $@.d -o $@ $< \
 		$(call fuzz_obj,$(TLS13_SRC)) $$($(PKG_CONFIG) --libs libcrypto)
+
+# ---- keyd.so: the OpenSSL 3 provider (the only user of libcrypto's provider API) ----------
+# Loaded into programs that are not built with sanitizers, so its objects are
+# always built without them, in a directory of their own. libkeyd-client and the
+# few base/core files it needs are linked in; only OSSL_provider_init is exported.
+PROV_SRC := $(sort $(wildcard keyd/openssl/*.c)) $(sort $(wildcard keyd/client/*.c)) \
+	keyd/base/log.c keyd/base/fileio.c keyd/base/parse.c keyd/core/proto.c
+PROV_OBJ := $(patsubst %.c,$(BUILD)/provider/obj/%.o,$(PROV_SRC))
+PROV_CFLAGS = $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS)) -Ikeyd/openssl \
+	$(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
+MODULESDIR ?= $(shell openssl version -m 2>/dev/null | sed -n 's/^MODULESDIR: "\(.*\)"$$/\1/p')
+$(BUILD)/provider/obj/%.o: %.c
+	$(E) "  CC      $< (provider)"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(PROV_CFLAGS) -c $< -o $@
+$(BUILD)/keyd.so: $(PROV_OBJ) keyd/openssl/keyd.sym
+	$(E) "  LD      $@"
+	$(Q)$(CC) -shared -Wl,-z,relro,-z,now -Wl,--version-script=keyd/openssl/keyd.sym \
+		-Wl,--no-undefined -o $@ $(PROV_OBJ) \
+		$(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null) -lpthread
+build-all: $(BUILD)/keyd.so
+.PHONY: install-provider
+install: install-provider
+install-provider: all
+	@[ -n "$(MODULESDIR)" ] || { echo "cannot find the OpenSSL modules directory (openssl version -m)"; exit 1; }
+	install -d $(DESTDIR)$(MODULESDIR)
+	install -m 0644 $(BUILD)/keyd.so $(DESTDIR)$(MODULESDIR)/keyd.so
+
+# ---- kernel-patches/: the series applied to Debian's linux-source-6.12, its modules built out
+# of tree against linux-headers-6.12 (mk/kernel.sh) and booted in the 6.12 VM (tests/vm/kernel-*.sh,
+# which make check runs with the other VM scenarios). kernel-patches/README.md has the details.
+.PHONY: kernel-test
+kernel-test:
+ifneq ($(NO_DEPS),1)
+	$(Q)./mk/deps.sh kernel
+	$(Q)./mk/deps.sh vm
+endif
+	$(Q)rc=0; KEYD_NO_DEPS=1 ./mk/kernel.sh || rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
+	$(Q)KEYD_BUILD=$(abspath build/asan) tests/run-tests.sh vm/kernel-

@@ -20,6 +20,7 @@
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/nvme-keyring.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
 #include <linux/workqueue.h>
@@ -40,6 +41,7 @@ enum {
 struct tls13_req {
 	struct list_head list;
 	struct work_struct work;
+	refcount_t ref;		/* the work item's, plus a cancel's while it waits */
 	struct tls_handshake_args args;
 	struct sock *sk;
 	unsigned long deadline;
@@ -48,6 +50,14 @@ struct tls13_req {
 
 static LIST_HEAD(tls13_reqs);
 static DEFINE_SPINLOCK(tls13_req_lock);
+
+static void tls13_req_put(struct tls13_req *req)
+{
+	if (refcount_dec_and_test(&req->ref)) {
+		sock_put(req->sk);
+		kfree(req);
+	}
+}
 
 /* The PSK and identity of a "psk" key; the hash follows the NVMe identity prefix. */
 static int tls13_read_psk(key_serial_t serial, struct tls13_client_config *cfg, u8 *psk,
@@ -285,8 +295,7 @@ static void tls13_work(struct work_struct *work)
 	if (!test_and_set_bit(TLS13_REQ_CLAIMED, &req->flags))
 		req->args.ta_done(req->args.ta_data, tls13_status(r),
 				  r ? TLS_NO_PEERID : req->args.ta_my_peerids[0]);
-	sock_put(req->sk);
-	kfree(req);
+	tls13_req_put(req);
 }
 
 int tls13_psk_client_hello(const struct tls_handshake_args *args, gfp_t flags)
@@ -305,6 +314,7 @@ int tls13_psk_client_hello(const struct tls_handshake_args *args, gfp_t flags)
 	/* nvme-tcp always passes a timeout; refuse to run unbounded without one. */
 	req->deadline = jiffies + msecs_to_jiffies(args->ta_timeout_ms ?: 10000);
 	INIT_WORK(&req->work, tls13_work);
+	refcount_set(&req->ref, 1);
 	spin_lock(&tls13_req_lock);
 	list_add_tail(&req->list, &tls13_reqs);
 	spin_unlock(&tls13_req_lock);
@@ -322,15 +332,24 @@ bool tls13_psk_handshake_cancel(struct sock *sk)
 	list_for_each_entry(req, &tls13_reqs, list) {
 		if (req->sk == sk) {
 			found = req;
+			refcount_inc(&req->ref);
 			/* The work item will not call ta_done once this bit is ours. */
 			cancelled = !test_and_set_bit(TLS13_REQ_CLAIMED, &req->flags);
 			break;
 		}
 	}
 	spin_unlock(&tls13_req_lock);
-	/* Wake a sleeping recvmsg/sendmsg so the work item ends soon; it frees itself. */
-	if (found && cancelled)
-		kernel_sock_shutdown(sk->sk_socket, SHUT_RDWR);
+	if (!found)
+		return false;
+	/*
+	 * Wake a blocked recvmsg/sendmsg, then wait for the work item: once this
+	 * returns, the handshake no longer touches the socket and the caller may
+	 * release it.
+	 */
+	if (cancelled)
+		kernel_sock_shutdown(found->args.ta_sock, SHUT_RDWR);
+	flush_work(&found->work);
+	tls13_req_put(found);
 	return cancelled;
 }
 EXPORT_SYMBOL_GPL(tls13_psk_handshake_cancel);
