@@ -11,8 +11,12 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 
 D=$(mktemp -d /tmp/keyd-demo.XXXXXX)
 swtpm_pid=
+keyd_pid=
 cleanup() {
+	[ -n "$keyd_pid" ] && kill "$keyd_pid" 2>/dev/null || true
 	[ -n "$swtpm_pid" ] && kill "$swtpm_pid" 2>/dev/null || true
+	# The demo's keyrings hang off one ring in root's user keyring: unlink it.
+	r=$(keyctl search @u keyring keyd:demo-root 2>/dev/null) && keyctl unlink "$r" @u >/dev/null 2>&1 || true
 	rm -rf "$D"
 }
 trap cleanup EXIT
@@ -62,7 +66,61 @@ say "What the store holds: TPM key files, sealed blobs, certificates, readable m
 run keyd-ctl list
 (cd "$KEYD_ROOT" && find . -type f ! -name '.*' | sort | xargs ls -l)
 
+say "Sealed keyrings from a policy: keyd provisions them from the store and the TPM"
+# Everything is linked under one ring, keyd:demo-root, in root's user keyring;
+# the demo unlinks it at the end.
+mkdir -m 0700 "$D/policy.d"
+cat >"$D/policy.d/demo.policy" <<POLICY
+# The demo CA as kernel-parsed certificates and readable DER; closed: nothing
+# more can be linked into it, even by root.
+[keyring demo-trust]
+ca-set = demo as asymmetric,user
+link = keyring:demo-root
+seal = closed
+
+# The TPM key's certificate (DER) and a reference to its private key, which
+# stays in the TPM.
+[keyring demo-host]
+cert = host
+key = host as ref
+link = keyring:demo-root
+seal = closed
+
+# The NVMe/TCP PSKs: into the kernel's .nvme keyring when the nvme-keyring module
+# is loaded; otherwise keyd says so and uses a keyring of its own.
+[keyring nvme]
+kernel = .nvme
+if-absent = create
+psk = all
+link = keyring:demo-root
+seal = open
+
+[keyring demo-root]
+link = user:0
+seal = open
+POLICY
+chmod 0600 "$D/policy.d/demo.policy"
+cat >"$D/keyd.conf" <<CONF
+store = $KEYD_ROOT
+tcti = $KEYD_TCTI
+policy-dir = $D/policy.d
+socket = $D/run/keyd.sock
+CONF
+chmod 0600 "$D/keyd.conf"
+run keyd --config "$D/keyd.conf" --test-config
+run keyd --config "$D/keyd.conf" provision --once || true
+
+say "The keyring tree the kernel now holds"
+run keyctl show @u
+
+say "keyd as a daemon: it provisions at start and answers on its socket"
+keyd --config "$D/keyd.conf" >"$D/keyd.log" 2>&1 &
+keyd_pid=$!
+for _ in $(seq 100); do [ -S "$D/run/keyd.sock" ] && break; sleep 0.1; done
+run keyd-ctl status --socket "$D/run/keyd.sock"
+kill "$keyd_pid"; wait "$keyd_pid" 2>/dev/null || true; keyd_pid=
+
 say "The TPM holds no transient object after all of this"
 TPM2TOOLS_TCTI=$KEYD_TCTI tpm2_getcap handles-transient && echo "(none)"
 
-say "Done: a TPM key, a CSR signed in the TPM, a CA and a certificate, two sealed PSKs."
+say "Done: a TPM key, a CSR signed in the TPM, a CA and a certificate, two sealed PSKs, sealed keyrings provisioned from a policy."

@@ -1015,7 +1015,10 @@ static int build_generation(struct pass *p, size_t index, const struct keyd_poli
 			problem(p, entry, r, "linked, but cannot set its final permissions 0x%08x: "
 				"%s", perm, strerror(-r));
 	}
-	(void)keyd_keyring_unlink(serial, p->staging);
+	/* The new generation stays in the staging ring until the end of the pass: a ring
+	 * whose only destination is "keyring:NAME" is held by nothing else until that
+	 * ring is built (later: a ring comes before the rings it is linked into), and a
+	 * keyring nobody holds is gone at once. The pass clears the staging ring at its end. */
 
 	/* The previous generation: every destination it shares with this one now holds
 	 * the new one; drop it from the others, then invalidate it. */
