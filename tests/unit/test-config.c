@@ -271,7 +271,7 @@ static void test_env(void **state)
 	assert_int_equal(keyd_config_apply_env(&c, &errors), -EBADMSG);
 	assert_string_equal(errors[0],
 			    "KEYD_TCTI: 'nonsense': expected device:PATH, swtpm:..., "
-			    "mssim:..., tabrmd:..., libtpms:..., cmd:... or spi-helper:...");
+			    "mssim:..., tabrmd:..., libtpms:..., cmd:..., spi-helper:... or pcap:...");
 	assert_string_equal(errors[1], "KEYD_ROOT: 'relative/dir': must be an absolute path");
 	assert_string_equal(c.tcti, "swtpm:path=/tmp/s");
 	errors = strv_free(errors);

@@ -37,11 +37,14 @@ hs_bin=$KEYD_TOP/build/release/keyd-handshaked
 make -s -C "$KEYD_TOP" NO_DEPS=1 build/release/keyd-handshaked >"$T/make.log" 2>&1 ||
 	fail "could not build $hs_bin: $(tail -n 5 "$T/make.log")"
 rk_bin=$KEYD_TOP/build/release/keyd-request-key
+# The callout runs its store-and-TPM half, installed next to it, when keyd is not running.
+rkd_bin=$KEYD_TOP/build/release/keyd-request-key-direct
 ctl_bin=$KEYD_TOP/build/release/keyd-ctl
 extra_bins=()
-if make -s -C "$KEYD_TOP" NO_DEPS=1 build/release/keyd-request-key build/release/keyd-ctl \
-	>"$T/make-rk.log" 2>&1 && [ -x "$rk_bin" ] && [ -x "$ctl_bin" ]; then
-	extra_bins=(--bin "$rk_bin" --bin "$ctl_bin" --tcti)
+if make -s -C "$KEYD_TOP" NO_DEPS=1 build/release/keyd-request-key \
+	build/release/keyd-request-key-direct build/release/keyd-ctl \
+	>"$T/make-rk.log" 2>&1 && [ -x "$rk_bin" ] && [ -x "$rkd_bin" ] && [ -x "$ctl_bin" ]; then
+	extra_bins=(--bin "$rk_bin" --bin "$rkd_bin" --bin "$ctl_bin" --tcti)
 	note "keyd-request-key built: case 5 runs"
 else
 	note "keyd-request-key cannot be built yet ($(tail -n 1 "$T/make-rk.log")): case 5 is skipped"
