@@ -371,3 +371,24 @@ ifneq ($(NO_DEPS),1)
 endif
 	$(Q)rc=0; KEYD_NO_DEPS=1 ./mk/kernel.sh || rc=$$?; [ $$rc = 0 ] || [ $$rc = 77 ]
 	$(Q)KEYD_BUILD=$(abspath build/asan) tests/run-tests.sh vm/kernel-
+
+# ---- early boot: dracut module 95keyd, initramfs-tools hook, handover (docs/nvme-tls-root.md) ----
+DRACUTMODDIR ?= $(PREFIX)/lib/dracut/modules.d/95keyd
+ITOOLSDIR ?= $(PREFIX)/share/initramfs-tools
+.PHONY: install-initramfs
+install: install-initramfs
+install-initramfs:
+	install -d $(DESTDIR)$(DRACUTMODDIR) $(DESTDIR)$(PREFIX)/lib/keyd \
+		$(DESTDIR)$(ITOOLSDIR)/hooks $(DESTDIR)$(ITOOLSDIR)/scripts/local-top \
+		$(DESTDIR)$(UNITDIR)/keyd-handshaked.service.d
+	install -m 0755 initramfs/dracut/95keyd/module-setup.sh initramfs/dracut/95keyd/keyd-*.sh \
+		$(DESTDIR)$(DRACUTMODDIR)/
+	install -m 0644 initramfs/dracut/95keyd/keyd-initrd.service initramfs/keyd-boot.sh \
+		$(DESTDIR)$(DRACUTMODDIR)/
+	install -m 0644 initramfs/keyd-boot.sh $(DESTDIR)$(PREFIX)/lib/keyd/keyd-boot.sh
+	install -m 0755 initramfs/keyd-initrd-handover.sh $(DESTDIR)$(PREFIX)/lib/keyd/keyd-initrd-handover
+	install -m 0755 initramfs/initramfs-tools/hooks/keyd $(DESTDIR)$(ITOOLSDIR)/hooks/keyd
+	install -m 0755 initramfs/initramfs-tools/scripts/local-top/keyd \
+		$(DESTDIR)$(ITOOLSDIR)/scripts/local-top/keyd
+	install -m 0644 initramfs/systemd/keyd-handshaked.service.d/keyd-initrd-handover.conf \
+		$(DESTDIR)$(UNITDIR)/keyd-handshaked.service.d/

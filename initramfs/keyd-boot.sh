@@ -12,8 +12,9 @@
 #   rd.keyd=0                       do nothing
 #   rd.keyd.tpm-wait=SECONDS        how long to wait for the TPM device (default: keyd.conf's
 #                                   tpm-wait, else 30)
-#   rd.keyd.ip=ADDR/PREFIX,IFACE    a static address for the NVMe/TCP link (optional: dracut's
-#                                   network module or ip= may configure it instead)
+#   rd.keyd.ip=ADDR/PREFIX[,IFACE]  a static address for the NVMe/TCP link (default IFACE: the
+#                                   first one but lo; optional: dracut's network module or
+#                                   ip= may configure the link instead)
 #   rd.keyd.nvmf=TRADDR,TRSVCID,SUBNQN
 #                                   connect this NVMe/TCP subsystem with TLS (",tls" on
 #                                   /dev/nvme-fabrics), after keyd has filled .nvme and the
@@ -173,24 +174,36 @@ keyd_boot_agent() {
 	keyd_boot_say "handshake agent keyd-handshaked running (pid $pid)"
 }
 
-# keyd_boot_net: rd.keyd.ip=ADDR/PREFIX,IFACE.
+# keyd_boot_net: rd.keyd.ip=ADDR/PREFIX[,IFACE]. Without IFACE, the first interface other
+# than lo (names differ: eth0 without udev's renaming, enp0s3 with it).
 keyd_boot_net() {
-	local spec addr dev i=0
+	local spec addr dev="" want="" i=0 n
 	spec=$(keyd_boot_arg rd.keyd.ip)
 	[ -n "$spec" ] || return 0
 	addr=${spec%%,*}
-	dev=${spec#*,}
-	[ "$dev" != "$spec" ] || dev=eth0
-	while [ ! -e "/sys/class/net/$dev" ]; do
+	[ "$addr" != "$spec" ] && want=${spec#*,}
+	while :; do
+		if [ -n "$want" ]; then
+			[ -e "/sys/class/net/$want" ] && dev=$want
+		else
+			for n in /sys/class/net/*; do
+				n=${n##*/}
+				case $n in lo | '*') continue ;; esac
+				dev=$n
+				break
+			done
+		fi
+		[ -n "$dev" ] && break
 		i=$((i + 1))
 		if [ "$i" -gt 200 ]; then
-			keyd_boot_fail "no network interface '$dev' within 20 s (rd.keyd.ip=$spec)"
+			keyd_boot_fail "no network interface${want:+ '$want'} within 20 s (rd.keyd.ip=$spec)"
 			return 1
 		fi
 		sleep 0.1
 	done
 	ip addr add "$addr" dev "$dev" 2>/dev/null
 	ip link set "$dev" up || { keyd_boot_fail "cannot bring up '$dev'"; return 1; }
+	keyd_boot_say "network: $addr on $dev"
 }
 
 # keyd_boot_connect: rd.keyd.nvmf=TRADDR,TRSVCID,SUBNQN with TLS, bounded retries.

@@ -2,11 +2,12 @@
 /*
  * In-kernel TLS 1.3 PSK client handshake for NVMe/TCP.
  *
- * Concurrency: each handshake is one work item on system_unbound_wq that owns
- * its request until it claims completion. Completion and cancellation race
- * on one atomic bit (TLS13_REQ_CLAIMED): whoever sets it first decides
- * whether ta_done is called. The request list is only for cancellation and
- * is protected by tls13_req_lock.
+ * Concurrency: each handshake is one work item on system_unbound_wq. The
+ * request is reference counted: the work item holds one reference, a cancel
+ * takes another while it waits for the work item to end. Completion and
+ * cancellation race on one atomic bit (TLS13_REQ_CLAIMED): whoever sets it
+ * first decides whether ta_done is called. The request list is only for
+ * cancellation and is protected by tls13_req_lock.
  *
  * I/O: the socket is read exactly up to the end of the record being received
  * (tls13_client_want()), so the handshake never consumes the first

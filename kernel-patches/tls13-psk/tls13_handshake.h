@@ -20,7 +20,7 @@ int tls13_psk_client_hello(const struct tls_handshake_args *args, gfp_t flags);
 
 /*
  * Cancel the handshake running on sk, as tls_handshake_cancel() does, and wait
- * until it no longer uses the socket (may sleep). Returns true when the
+ * until it no longer uses the socket (may sleep; never from ta_done). Returns true when the
  * handshake was stopped before its completion was called (the completion will
  * then never be called), false when it had already completed or was unknown.
  */

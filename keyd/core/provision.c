@@ -1145,6 +1145,11 @@ static int build_ring(struct pass *p, size_t index, struct prov_ring *out)
 
 	r = keyd_keyring_find_by_name(ring->description, &serial);
 	if (r >= 0) {
+		/* Possess the kernel ring for the pass: setting the mask and timeout of the
+		 * keys keyd adds needs setattr, which the kernel grants .nvme's possessor only
+		 * (in an initramfs, or under KeyringMode=private, keyd possesses nothing else).
+		 * The staging ring is cleared at the end of the pass. */
+		(void)keyd_keyring_link(serial, p->staging);
 		out->kernel = true;
 		out->description = strdup(ring->description);
 		if (!out->description)

@@ -9,7 +9,9 @@
 #  1. SHA-256 PSK (NVMe0R01 identity), TLS_AES_128_GCM_SHA256, x25519;
 #  2. HelloRetryRequest: s_server -groups P-256 (the kernel's ecdh-nist-p256);
 #  3. SHA-384 PSK (NVMe0R02 identity), TLS_AES_256_GCM_SHA384 (s_server -psk_session);
-#  4. a wrong PSK: the status is -EKEYREJECTED and no kTLS is installed.
+#  4. a wrong PSK: the status is -EKEYREJECTED and no kTLS is installed;
+#  5. a server that accepts the connection and never answers: the handshake ends at its
+#     timeout (ta_timeout_ms = 3 s) with -EIO, the status nvme-tcp gets for a timeout.
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/vm.sh"
 
 vm_require
@@ -68,18 +70,19 @@ for m in nvme-keyring tls gcm ghash-generic ecdh_generic libcurve25519-generic; 
 done
 modprobe curve25519-x86_64 2>/dev/null || true
 
-# listening PORT: s_server (-4: IPv4, so /proc/net/tcp) is up when the port is in LISTEN state.
+# listening PORT: a server is up when its port is in LISTEN state (IPv4 or IPv6 socket).
 listening() {
-	hex=$(printf ':%04X 00000000:0000 0A' "$1")
+	hex=$(printf ':%04X 0*:0000 0A' "$1")
 	i=0
-	while ! grep -q "$hex" /proc/net/tcp; do
+	while ! cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -q "$hex"; do
 		i=$((i + 1)); [ $i -gt 300 ] && return 1; sleep 0.1
 	done
 }
-# run_case NAME PORT KEY TEXT: load the driver once, print its result line.
+# run_case NAME PORT KEY TEXT [TIMEOUT_MS]: load the driver once, print its result line.
 run_case() {
 	dmesg -c >/dev/null
-	insmod /lib/tls13/tls13_vmtest_mod.ko port="$2" key="$3" send="$4" timeout_ms=60000 ||
+	insmod /lib/tls13/tls13_vmtest_mod.ko port="$2" key="$3" send="$4" \
+		timeout_ms="${5:-60000}" ||
 		vm_fail "$1: insmod failed"
 	rmmod tls13_vmtest_mod
 	RESULT=$(dmesg | grep 'tls13-vmtest: status=' | tail -n 1)
@@ -95,7 +98,9 @@ openssl s_server -4 -accept 4435 -tls1_3 -nocert -rev -psk_session /etc/tls13/ps
 	-psk_identity "$ID384" -ciphersuites TLS_AES_256_GCM_SHA384 >/tmp/s3.log 2>&1 &
 openssl s_server -4 -accept 4436 -tls1_3 -nocert -rev -psk "$PSK256" -psk_identity "$IDBAD" \
 	-ciphersuites TLS_AES_128_GCM_SHA256 >/tmp/s4.log 2>&1 &
-for p in 4433 4434 4435 4436; do listening $p || vm_fail "s_server on port $p did not start"; done
+# nc's input stays open and empty: it accepts, reads and never answers.
+sleep 600 | nc -l -p 4437 >/dev/null 2>&1 &
+for p in 4433 4434 4435 4436 4437; do listening $p || vm_fail "s_server on port $p did not start"; done
 
 k256=$(keyctl padd psk "$ID256" %:.nvme </etc/tls13/psk256.bin) || vm_fail "keyctl padd (256)"
 k384=$(keyctl padd psk "$ID384" %:.nvme </etc/tls13/psk384.bin) || vm_fail "keyctl padd (384)"
@@ -111,8 +116,15 @@ run_case sha384 4435 "$k384" sha384
 case $RESULT in *"status=0 reply=483ahs"*) ;; *) vm_fail "sha384: $RESULT" ;; esac
 run_case wrong-psk 4436 "$kbad" nothing
 case $RESULT in *"status=-129 reply="*) ;; *) vm_fail "wrong psk: $RESULT" ;; esac
+t0=$(cut -d' ' -f1 /proc/uptime)
+run_case silent-server 4437 "$k256" nothing 3000
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo "silent-server: $t0 -> $t1" >>/out/results.txt
+case $RESULT in *"status=-5 reply="*) ;; *) vm_fail "silent server: $RESULT" ;; esac
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a >= 2.9 && b - a < 20) }' ||
+	vm_fail "silent server: the handshake took $t0 -> $t1 s, not its 3 s timeout"
 cat /tmp/s1.log /tmp/s2.log /tmp/s3.log /tmp/s4.log >/out/servers.txt 2>&1
-vm_result PASS "in-kernel TLS 1.3 PSK handshakes (SHA-256, HRR/P-256, SHA-384) with kTLS data; wrong PSK -> EKEYREJECTED"
+vm_result PASS "in-kernel TLS 1.3 PSK handshakes (SHA-256, HRR/P-256, SHA-384) with kTLS data; wrong PSK -> EKEYREJECTED; silent server -> EIO at the timeout"
 INIT
 chmod 0755 "$T/root/init"
 

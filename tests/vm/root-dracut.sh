@@ -17,7 +17,8 @@ source "$KEYD_TOP/tests/vm/lib/root.sh"
 t0=$(vm_now)
 case=${KEYD_VM_ROOT_CASE:-boot}
 vm_require
-require_cmd mkfs.ext4 tpm2_pcrextend xxd zstd
+require_cmd mkfs.ext4 tpm2_pcrextend zstd
+root_say "Fetching Debian's 6.12 kernel (apt-get download, unpacked in build/vm-cache, never installed)"
 vm_fetch_kernel
 root_build_programs
 
@@ -37,20 +38,27 @@ dracut_debs() {
 		dpkg-deb -x "$deb" "$T/dracut" || fail "dpkg-deb -x $deb failed"
 	done
 }
+root_say "Fetching dracut 059 (dracut-core, dracut-network), unpacked in a temp dir with keyd's module 95keyd"
 dracut_debs
 D=$T/dracut/usr/lib/dracut
 mkdir -p "$D/modules.d/95keyd"
 cp "$KEYD_TOP"/initramfs/dracut/95keyd/* "$D/modules.d/95keyd/"
 cp "$KEYD_TOP/initramfs/keyd-boot.sh" "$D/modules.d/95keyd/keyd-boot.sh"
 
+root_say "Enrolling a generated NVMe/TCP TLS PSK on the host's private swtpm, sealed to PCR $ROOT_PCR;" \
+	"the storage target (a second VM) gets the same PSK on its own swtpm"
 if [ "$case" = pcr-changed ]; then
 	root_enroll --pcr-changed
 else
 	root_enroll
 fi
 root_sysroot
-root_rootfs
-root_target_initramfs
+if [ "$case" != pcr-changed ]; then
+	root_say "Making the root file system (ext4 from a busybox tree whose /sbin/init checks the boot)" \
+		"and the target VM's initramfs (keyd, keyd-handshaked, nvmet-tcp)"
+	root_rootfs
+	root_target_initramfs
+fi
 
 # dracut MODULES... OUT [--zstd|--no-compress]: an image for the unpacked kernel, no host
 # configuration (--conf/--confdir point at nothing), modules from $VM_KROOT.
@@ -67,9 +75,11 @@ dracut_build() {
 }
 mkdir -p "$T/dracut-conf.d"
 BASE_MODS="bash udev-rules base fs-lib rootfs-block"
+root_say "Building the host's initramfs with dracut: modules $BASE_MODS + keyd"
 dracut_build "$BASE_MODS keyd" "$T/host.cpio" --no-compress
 note "dracut (with 95keyd, uncompressed): $(du -k "$T/host.cpio" | cut -f1) KiB in $DRACUT_TIME s"
 
+root_say "Checking the image (lsinitrd): no libssl, GnuTLS only as keyd-handshaked links it, no plaintext key"
 # The image check, on the image that boots.
 mkdir -p "$T/unpacked"
 (cd "$T/unpacked" && cpio -idm --quiet <"$T/host.cpio") || fail "cannot unpack the initramfs"
@@ -79,8 +89,21 @@ grep -q 'usr/sbin/keyd$' "$T/lsinitrd.txt" || grep -q ' usr/sbin/keyd' "$T/lsini
 root_image_check "$T/unpacked"
 
 append="$(root_cmdline) rd.shell=0 rd.emergency=poweroff rd.retry=60"
+root_say "Booting the target VM and the host VM on a private link: the host's initramfs unseals the" \
+	"PSK from the TPM, starts the agent, connects over NVMe/TCP with TLS, mounts / and switches root"
 rc=0
-root_boot root-dracut "$T/host.cpio" "$append" || rc=$?
+if [ "$case" = pcr-changed ]; then
+	# The host stops before it needs the network: no target guest.
+	vm_swtpm "$T/tpm-host"
+	# No verdict is the expected outcome (the initramfs stops): keep vm_run's failure report
+	# out of the output and judge the console below.
+	vm_run root-pcr-host --initrd "$T/host.cpio" --tpm "$T/tpm-host" --append "$append" \
+		--timeout 150 >"$T/vm-run.log" 2>&1 || rc=$?
+	ROOT_HOST_LOG=$VM_LOGDIR/vm-root-pcr-host.serial.log
+	ROOT_TIME_HOST=$VM_TIME_BOOT
+else
+	root_boot root-dracut "$T/host.cpio" "$append" || rc=$?
+fi
 
 ptime=$(root_provision_time "$ROOT_HOST_LOG")
 if [ "$case" = pcr-changed ]; then
@@ -100,6 +123,11 @@ if [ "$case" = pcr-changed ]; then
 	exit 0
 fi
 [ "$rc" = 0 ] || exit "$rc"
+if [ "${KEYD_DEMO:-0}" = 1 ]; then
+	root_say "What the host's console said (keyd in the initramfs, then the checks in the new root)"
+	root_show_console "$ROOT_HOST_LOG"
+	root_say "Measuring what keyd's module adds to the image"
+fi
 
 # What 95keyd adds, compressed as dracut --zstd does (zstd -15): the same image without keyd,
 # both compressed alike.

@@ -13,7 +13,7 @@ source "$KEYD_TOP/tests/vm/lib/root.sh"
 
 t0=$(vm_now)
 vm_require
-require_cmd mkfs.ext4 tpm2_pcrextend xxd zstd unshare
+require_cmd mkfs.ext4 tpm2_pcrextend zstd unshare
 unshare -m true 2>/dev/null || skip "no private mount namespace here (unshare -m)"
 vm_fetch_kernel
 root_build_programs
