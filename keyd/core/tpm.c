@@ -1061,6 +1061,38 @@ int keyd_tpm_key_check(keyd_tpm *t, const struct keyd_tpm_blob *b)
 	return object_load(t, b, &key, NULL);
 }
 
+/* The TPM's signature in the form keyd_tpm_sign() documents: DER for ECDSA, raw for RSA. */
+static int signature_out(keyd_tpm *t, const TPMT_SIGNATURE *sig, uint8_t **ret_sig,
+			 size_t *ret_sig_len)
+{
+	if (sig->sigAlg == TPM2_ALG_ECDSA) {
+		int r = keyd_der_ecdsa_sig_encode(sig->signature.ecdsa.signatureR.buffer,
+						  sig->signature.ecdsa.signatureR.size,
+						  sig->signature.ecdsa.signatureS.buffer,
+						  sig->signature.ecdsa.signatureS.size, ret_sig,
+						  ret_sig_len);
+		if (r < 0)
+			return tpm_fail(t, r, "cannot encode the ECDSA signature");
+		return 0;
+	}
+	if (sig->sigAlg == TPM2_ALG_RSASSA || sig->sigAlg == TPM2_ALG_RSAPSS) {
+		const TPM2B_PUBLIC_KEY_RSA *s = &sig->signature.rsassa.sig;
+		uint8_t *out;
+
+		if (s->size == 0 || s->size > sizeof(s->buffer))
+			return tpm_fail(t, -EIO, "the TPM returned an empty signature");
+		out = malloc(s->size);
+		if (!out)
+			return tpm_fail(t, -ENOMEM, "out of memory");
+		memcpy(out, s->buffer, s->size);
+		*ret_sig = out;
+		*ret_sig_len = s->size;
+		return 0;
+	}
+	return tpm_fail(t, -EIO, "the TPM returned an unexpected signature type 0x%x",
+			sig->sigAlg);
+}
+
 int keyd_tpm_sign(keyd_tpm *t, const struct keyd_tpm_blob *key, enum keyd_sig_scheme scheme,
 		  enum keyd_hash_alg hash, const uint8_t *digest, size_t digest_len,
 		  uint8_t **ret_sig, size_t *ret_sig_len)
@@ -1130,33 +1162,7 @@ int keyd_tpm_sign(keyd_tpm *t, const struct keyd_tpm_blob *key, enum keyd_sig_sc
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail_rc(t, rc, "cannot sign with the key");
 	tpm_tr_session_ended(&session);
-
-	if (sig->sigAlg == TPM2_ALG_ECDSA) {
-		r = keyd_der_ecdsa_sig_encode(sig->signature.ecdsa.signatureR.buffer,
-					      sig->signature.ecdsa.signatureR.size,
-					      sig->signature.ecdsa.signatureS.buffer,
-					      sig->signature.ecdsa.signatureS.size, ret_sig,
-					      ret_sig_len);
-		if (r < 0)
-			return tpm_fail(t, r, "cannot encode the ECDSA signature");
-		return 0;
-	}
-	if (sig->sigAlg == TPM2_ALG_RSASSA || sig->sigAlg == TPM2_ALG_RSAPSS) {
-		const TPM2B_PUBLIC_KEY_RSA *s = &sig->signature.rsassa.sig;
-		uint8_t *out;
-
-		if (s->size == 0 || s->size > sizeof(s->buffer))
-			return tpm_fail(t, -EIO, "the TPM returned an empty signature");
-		out = malloc(s->size);
-		if (!out)
-			return tpm_fail(t, -ENOMEM, "out of memory");
-		memcpy(out, s->buffer, s->size);
-		*ret_sig = out;
-		*ret_sig_len = s->size;
-		return 0;
-	}
-	return tpm_fail(t, -EIO, "the TPM returned an unexpected signature type 0x%x",
-			sig->sigAlg);
+	return signature_out(t, sig, ret_sig, ret_sig_len);
 }
 
 /* ---- keys kept ready for repeated signing -------------------------------------------- */
@@ -1253,37 +1259,6 @@ static void sign_session_drop(keyd_tpm *t)
 	if (TPM_CMD(t, Esys_FlushContext(t->esys, t->sign_session)) != TSS2_RC_SUCCESS)
 		(void)Esys_TR_Close(t->esys, &t->sign_session);
 	t->sign_session = ESYS_TR_NONE;
-}
-
-static int signature_out(keyd_tpm *t, const TPMT_SIGNATURE *sig, uint8_t **ret_sig,
-			 size_t *ret_sig_len)
-{
-	if (sig->sigAlg == TPM2_ALG_ECDSA) {
-		int r = keyd_der_ecdsa_sig_encode(sig->signature.ecdsa.signatureR.buffer,
-						  sig->signature.ecdsa.signatureR.size,
-						  sig->signature.ecdsa.signatureS.buffer,
-						  sig->signature.ecdsa.signatureS.size, ret_sig,
-						  ret_sig_len);
-		if (r < 0)
-			return tpm_fail(t, r, "cannot encode the ECDSA signature");
-		return 0;
-	}
-	if (sig->sigAlg == TPM2_ALG_RSASSA || sig->sigAlg == TPM2_ALG_RSAPSS) {
-		const TPM2B_PUBLIC_KEY_RSA *s = &sig->signature.rsassa.sig;
-		uint8_t *out;
-
-		if (s->size == 0 || s->size > sizeof(s->buffer))
-			return tpm_fail(t, -EIO, "the TPM returned an empty signature");
-		out = malloc(s->size);
-		if (!out)
-			return tpm_fail(t, -ENOMEM, "out of memory");
-		memcpy(out, s->buffer, s->size);
-		*ret_sig = out;
-		*ret_sig_len = s->size;
-		return 0;
-	}
-	return tpm_fail(t, -EIO, "the TPM returned an unexpected signature type 0x%x",
-			sig->sigAlg);
 }
 
 /* One attempt: ContextLoad, (StartAuthSession when none is kept), Sign,
