@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "swtpm-fixture.h"
+
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -271,75 +273,21 @@ static void test_public_bad(void **state)
 
 /* ---- against swtpm -------------------------------------------------------------------- */
 
-static char swtpm_dir[64];
-static char swtpm_tcti[128];
-static pid_t swtpm_pid;
 static bool have_tpm2_tools;
-
-static bool in_path(const char *cmd)
-{
-	char buf[256];
-
-	snprintf(buf, sizeof(buf), "command -v %s >/dev/null 2>&1", cmd);
-	return system(buf) == 0;
-}
 
 static int swtpm_setup(void **state)
 {
-	char cmd[1024], pidfile[128], buf[32];
-	FILE *f;
-
 	(void)state;
-	if (!in_path("swtpm"))
-		return 0;
-	strcpy(swtpm_dir, "/tmp/keyd-test-tpm.XXXXXX");
-	if (!mkdtemp(swtpm_dir))
+	if (swtpm_fixture_start("tpm") < 0)
 		return -1;
-	snprintf(pidfile, sizeof(pidfile), "%s/pid", swtpm_dir);
-	snprintf(cmd, sizeof(cmd),
-		 "swtpm socket --tpm2 --server type=unixio,path=%s/sock "
-		 "--ctrl type=unixio,path=%s/sock.ctrl --tpmstate dir=%s "
-		 "--flags not-need-init,startup-clear --daemon --pid file=%s",
-		 swtpm_dir, swtpm_dir, swtpm_dir, pidfile);
-	if (system(cmd) != 0)
-		return 0; /* the tests skip */
-	for (int i = 0; i < 100; i++) {
-		struct stat st;
-
-		if (stat(pidfile, &st) == 0 && st.st_size > 0)
-			break;
-		usleep(20000);
-	}
-	f = fopen(pidfile, "re");
-	if (!f || !fgets(buf, sizeof(buf), f)) {
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
-	swtpm_pid = (pid_t)strtol(buf, NULL, 10);
-	snprintf(swtpm_tcti, sizeof(swtpm_tcti), "swtpm:path=%s/sock", swtpm_dir);
-	setenv("TPM2TOOLS_TCTI", swtpm_tcti, 1);
 	have_tpm2_tools = in_path("tpm2_getcap") && in_path("tpm2_pcrextend");
 	return 0;
 }
 
 static int swtpm_teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	if (swtpm_pid > 0) {
-		kill(swtpm_pid, SIGTERM);
-		for (int i = 0; i < 50 && kill(swtpm_pid, 0) == 0; i++)
-			usleep(20000);
-		if (kill(swtpm_pid, 0) == 0)
-			kill(swtpm_pid, SIGKILL);
-	}
-	if (swtpm_dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", swtpm_dir);
-		(void)!system(cmd);
-	}
+	swtpm_fixture_stop();
 	return 0;
 }
 
