@@ -31,8 +31,16 @@ start_keyd
 note "uid 65534 has no [signing] grant: a clear permission error"
 # It still reads the trust ring: possessor rights come from the session keyring
 # it shares with the scenario.
-expect_status 3 setpriv --reuid=65534 --regid=65534 --clear-groups -- \
-	"$GNUTLS_CLIENT" --unix "$T/none" --key k-ec --trust-keyring "$TRUST"
+# uid 65534 may not be able to read the build tree (a clone in a 0700 directory):
+# it runs a copy of the client and the library from a world-readable directory.
+PUBDIR=$(mktemp -d /tmp/keyd-gnutls-pub.XXXXXX)
+trap 'rm -rf "$PUBDIR"; _cleanup' EXIT
+chmod 0755 "$PUBDIR"
+cp "$GNUTLS_CLIENT" "$KEYD_BUILD/libkeyd-gnutls.so.0" "$PUBDIR/"
+chmod 0755 "$PUBDIR/$(basename "$GNUTLS_CLIENT")"
+chmod 0644 "$PUBDIR/libkeyd-gnutls.so.0"
+expect_status 3 env LD_LIBRARY_PATH="$PUBDIR" setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+	"$PUBDIR/$(basename "$GNUTLS_CLIENT")" --unix "$T/none" --key k-ec --trust-keyring "$TRUST"
 echo "$OUT"
 assert_contains "$OUT" "key 'k-ec': keyd refused to give out the public key: permission denied: uid 65534 may not read key 'k-ec'"
 assert_contains "$OUT" "Insufficient credentials"
