@@ -286,6 +286,10 @@ build-all: $(GNUTLS_LIB) $(BUILD)/keyd-gnutls.pc
 $(call obj,keyd/handshake/tls.c): CFLAGS += -Ikeyd/gnutls
 $(BUILD)/keyd-handshaked: $(GNUTLS_OBJ) $(CLIENT_OBJ)
 HS_OBJ += $(GNUTLS_OBJ) $(CLIENT_OBJ)
+# The agent reports readiness (Type=notify) with the daemon's sd_notify writer.
+$(BUILD)/keyd-handshaked: $(call obj,keyd/daemon/notify.c)
+HS_OBJ += $(call obj,keyd/daemon/notify.c)
+$(call obj,keyd/handshake/main.c): CFLAGS += -Ikeyd/daemon
 # The test client is built on the shared library, as a third-party program would be.
 $(BUILD)/tests/gnutls-client: tests/lib/gnutls-client.c $(GNUTLS_LIB)
 	$(E) "  TOOL    $@"

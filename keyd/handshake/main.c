@@ -25,15 +25,18 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "fileio.h"
 #include "keyring.h"
 #include "log.h"
 #include "macro.h"
 #include "netlink.h"
+#include "notify.h"
 #include "parse.h"
 #include "tls.h"
 
@@ -57,6 +60,7 @@ struct hs_config {
 	size_t n_keyrings;
 	char *ca_keyring;
 	int log_level;
+	bool lock_memory;
 };
 
 static void hs_config_done(struct hs_config *c)
@@ -83,7 +87,7 @@ static bool keyring_name_ok(const char *s)
  * and control characters are errors, each logged as FILE:LINE. */
 static int hs_config_parse(struct hs_config *c, const char *path, char *text)
 {
-	unsigned seen_keyrings = 0, seen_ca = 0, seen_level = 0;
+	unsigned seen_keyrings = 0, seen_ca = 0, seen_level = 0, seen_lock = 0;
 	unsigned lineno = 0;
 	int errors = 0;
 
@@ -169,9 +173,23 @@ static int hs_config_parse(struct hs_config *c, const char *path, char *text)
 				continue;
 			}
 			c->log_level = l;
+		} else if (streq(key, "lock-memory")) {
+			if (seen_lock++)
+				goto repeated;
+			if (streq(value, "yes"))
+				c->lock_memory = true;
+			else if (streq(value, "no"))
+				c->lock_memory = false;
+			else {
+				log_error("%s:%u: lock-memory '%s': use yes or no", path, lineno,
+					  value);
+				errors++;
+				continue;
+			}
 		} else {
-			log_error("%s:%u: unknown key '%s' (keyrings, ca-keyring, log-level)", path,
-				  lineno, key);
+			log_error("%s:%u: unknown key '%s' (keyrings, ca-keyring, log-level, "
+				  "lock-memory)",
+				  path, lineno, key);
 			errors++;
 		}
 		continue;
@@ -240,6 +258,40 @@ static int hs_keyrings_setup(const struct hs_config *c, struct hs_keyrings *ret)
 					  "server until it exists",
 					  c->ca_keyring);
 	}
+	return 0;
+}
+
+/* ---- memory locking ------------------------------------------------------------------- */
+
+/* The agent may serve the device its own files live on (root over NVMe/TCP): a handshake
+ * that needs a page from that device while the device reconnects waits for itself, and the
+ * kernel times the reconnect out (-ETIMEDOUT, seen in the root VM test). So everything the
+ * handshake path reads lazily is loaded first, then every page is pinned, as iscsid does.
+ * Children get no lock of their own (fork(2)), but the code and library pages they share with
+ * the parent stay resident under the parent's lock; their own pages are anonymous. */
+static int hs_lock_memory(void)
+{
+	uint8_t digest[64];
+	const char *reason = NULL;
+	int r;
+
+	r = keyd_tls_preload(&reason);
+	if (r < 0)
+		return log_error_errno(r, "cannot initialise GnuTLS before locking memory: %s",
+				       reason ? reason : "?");
+	/* libcrypto reads its configuration (openssl.cnf) and loads providers at first use. */
+	r = keyd_crypto_hash(KEYD_HASH_SHA256, "", 0, digest);
+	if (r >= 0)
+		r = keyd_crypto_hmac(KEYD_HASH_SHA384, digest, 32, "", 0, digest);
+	explicit_bzero(digest, sizeof(digest));
+	if (r < 0)
+		return log_error_errno(r, "cannot initialise libcrypto before locking memory: %m");
+	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
+		return log_error_errno(-errno,
+				       "lock-memory: mlockall: %m; the agent needs CAP_IPC_LOCK or "
+				       "a RLIMIT_MEMLOCK above its size (LimitMEMLOCK=infinity), "
+				       "or set lock-memory = no if it does not serve its own root");
+	log_info("memory locked: handshakes need no page from disk");
 	return 0;
 }
 
@@ -445,6 +497,11 @@ static int hs_serve(const struct hs_keyrings *rings)
 		goto out;
 	}
 	log_info("serving TLS handshakes for the kernel");
+	/* Ready only now that we listen (and, with lock-memory, are locked): the initramfs
+	 * agent's handover (ExecStartPost=) must not retire it before. */
+	r = keyd_notify_send("READY=1\nSTATUS=serving TLS handshakes");
+	if (r < 0)
+		log_debug_errno(r, "sd_notify: %m");
 
 	for (;;) {
 		struct pollfd pfd[3] = {
@@ -668,6 +725,7 @@ static void help(void)
 	       "  -c, --config=PATH      configuration file (default " HS_CONFIG_DEFAULT_PATH ")\n"
 	       "      --test-config      check the configuration, print it, and exit\n"
 	       "  -d, --debug            log to stderr at debug level\n"
+	       "      --lock-memory      load GnuTLS's files, then mlockall() (lock-memory = yes)\n"
 	       "      --test-handshake   one PSK or x509 client handshake on a TCP connection:\n"
 	       "        --connect=ADDR:PORT --psk-serial=N |\n"
 	       "        --x509 --cert-serial=N --key-serial=N\n"
@@ -689,6 +747,7 @@ enum {
 	OPT_SEND,
 	OPT_EXPECT,
 	OPT_VERSION,
+	OPT_LOCK_MEMORY,
 };
 
 int main(int argc, char **argv)
@@ -699,6 +758,7 @@ int main(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "lock-memory", no_argument, NULL, OPT_LOCK_MEMORY },
 		{ "test-handshake", no_argument, NULL, OPT_TEST_HANDSHAKE },
 		{ "connect", required_argument, NULL, OPT_CONNECT },
 		{ "psk-serial", required_argument, NULL, OPT_PSK_SERIAL },
@@ -714,6 +774,7 @@ int main(int argc, char **argv)
 	};
 	const char *config_path = HS_CONFIG_DEFAULT_PATH;
 	bool test_config = false, test_handshake = false, debug = false, explicit_config = false;
+	bool lock_memory = false;
 	struct hs_config cfg = { .log_level = LOG_INFO };
 	struct hs_keyrings rings;
 	struct hs_test t = { 0 };
@@ -738,6 +799,9 @@ int main(int argc, char **argv)
 		case OPT_VERSION:
 			printf("keyd-handshaked " KEYD_VERSION "\n");
 			return 0;
+		case OPT_LOCK_MEMORY:
+			lock_memory = true;
+			break;
 		case OPT_TEST_CONFIG:
 			test_config = true;
 			break;
@@ -829,12 +893,17 @@ int main(int argc, char **argv)
 		printf("keyrings =");
 		for (size_t i = 0; i < cfg.n_keyrings; i++)
 			printf(" %s", cfg.keyrings[i]);
-		printf("\nca-keyring = %s\nlog-level = %s\n", cfg.ca_keyring ? cfg.ca_keyring : "",
-		       keyd_config_log_level_to_string(cfg.log_level));
+		printf("\nca-keyring = %s\nlog-level = %s\nlock-memory = %s\n",
+		       cfg.ca_keyring ? cfg.ca_keyring : "",
+		       keyd_config_log_level_to_string(cfg.log_level),
+		       cfg.lock_memory || lock_memory ? "yes" : "no");
 		hs_config_done(&cfg);
 		return 0;
 	}
 	r = hs_keyrings_setup(&cfg, &rings);
+	/* Before joining the netlink group: the first request may be the root's reconnect. */
+	if (r >= 0 && (cfg.lock_memory || lock_memory))
+		r = hs_lock_memory();
 	if (r >= 0)
 		r = hs_serve(&rings);
 	hs_config_done(&cfg);

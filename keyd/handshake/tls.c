@@ -134,6 +134,32 @@ static int set_priority(gnutls_session_t s, const char *prio, struct keyd_tls_re
 	return 0;
 }
 
+int keyd_tls_preload(const char **ret_reason)
+{
+	static const char *const prios[] = { PRIO_PSK_SHA256, PRIO_PSK_SHA384, PRIO_PSK_ANY,
+					     PRIO_X509 };
+	int g;
+
+	*ret_reason = NULL;
+	g = gnutls_global_init();
+	if (g < 0) {
+		*ret_reason = gnutls_strerror(g);
+		return -EIO;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(prios); i++) {
+		gnutls_priority_t prio;
+
+		g = gnutls_priority_init(&prio, prios[i], NULL);
+		if (g < 0) {
+			*ret_reason = gnutls_strerror(g);
+			return -EINVAL;
+		}
+		gnutls_priority_deinit(prio);
+	}
+	/* The global reference stays: the library's state must outlive this call. */
+	return 0;
+}
+
 static int psk_client_setup(struct tls_ctx *c, gnutls_session_t s,
 			    gnutls_psk_client_credentials_t *ret_cred)
 {

@@ -98,6 +98,11 @@ struct keyd_tls_result {
  * status is what the kernel understands: EACCES (peer certificate refused),
  * EKEYREJECTED (the peer refused our PSK identity or key), ENOKEY (no key),
  * EINVAL, ENOMEM, EIO (network, timeout, kTLS). */
+/* Load what GnuTLS reads lazily (its global state, the system-wide configuration that
+ * priority strings consult) by compiling every priority string the handshakes use once,
+ * so that a handshake after mlockall() needs no file. On failure *ret_reason names GnuTLS's
+ * error. */
+int keyd_tls_preload(const char **ret_reason);
 int keyd_tls_handshake(const struct keyd_tls_params *p, struct keyd_tls_result *ret);
 /* Wipe and free what the result holds. */
 void keyd_tls_result_done(struct keyd_tls_result *r);

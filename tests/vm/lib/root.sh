@@ -8,7 +8,8 @@
 #           the agent serves the TLS handshake, the root is mounted from /dev/nvme0n1 and
 #           switched to; /sbin/init there checks where / is and which key the controller
 #           used, resets the controller once (a reconnect served by the initramfs's agent
-#           after switch-root), and tells the target it is done.
+#           after switch-root), starts the real root's agent (--lock-memory), hands over,
+#           resets the controller again (served by that agent), and tells the target it is done.
 # Source after tests/vm/lib/vm.sh. The PSK's interchange form exists only in $T (a temp dir)
 # for the time it takes to enroll it into the second store: never in an image.
 
@@ -132,6 +133,26 @@ root_rootfs() {
 	_vm_copy "$ROOT_BIN/keyd-handshaked" "$r/usr/sbin/keyd-handshaked"
 	_vm_copy_libs "$r" "$ROOT_BIN/keyd-handshaked"
 	install -m 0755 "$KEYD_TOP/initramfs/keyd-initrd-handover.sh" "$r/usr/lib/keyd/keyd-initrd-handover"
+	# keyd as the real root has it, for a provisioning pass after switch-root (the adoption
+	# check): the program, keyctl, the TPM TCTI keyd dlopens (the guest has /dev/tpmrm0), the
+	# configuration, the policy and the store (sealed blobs only, as installed).
+	_vm_copy "$ROOT_BIN/keyd" "$r/usr/sbin/keyd"
+	_vm_copy_libs "$r" "$ROOT_BIN/keyd"
+	_vm_copy "$(command -v keyctl)" "$r/usr/bin/keyctl"
+	_vm_copy_libs "$r" "$(command -v keyctl)"
+	for a in libtss2-tcti-device.so.0 libtss2-tctildr.so.0; do
+		a=$(ldconfig -p | awk -v n="$a" '$1 == n && /x86-64/ && !f { print $NF; f = 1 }')
+		[ -n "$a" ] || fail "no TCTI library for the root image"
+		_vm_copy "$a" "$r$a"
+		_vm_copy_libs "$r" "$a"
+	done
+	printf '%s\n' /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib /usr/lib >"$r/etc/ld.so.conf"
+	ldconfig -r "$r" 2>/dev/null || true
+	mkdir -p "$r/etc/keyd/policy.d" "$r/var/lib"
+	install -m 0644 "$ROOT_SYSROOT/etc/keyd/keyd.conf" "$r/etc/keyd/keyd.conf"
+	install -m 0644 "$ROOT_SYSROOT/etc/keyd/policy.d/50-nvme-tls.policy" \
+		"$r/etc/keyd/policy.d/50-nvme-tls.policy"
+	cp -a "$ROOT_STORE_HOST" "$r/var/lib/keyd"
 	printf '%s\n' "$ROOT_IDENTITY" >"$r/etc/keyd-test/identity"
 	cat >"$r/sbin/init" <<'INIT'
 #!/bin/sh
@@ -176,13 +197,20 @@ until [ "$(cat $ctrl/state)" = live ]; do
 done
 [ "$(cat $ctrl/tls_key)" = "$key" ] || vm_fail "after the reset tls_key is $(cat $ctrl/tls_key)"
 echo "ok: reset_controller: reconnected with TLS (tls_key $key) after switch-root"
-# keyd-handshaked.service's turn: a new agent and the handover. Not followed by a reset here:
-# an agent started from the NVMe root pages its code and GnuTLS's files in from that root, so
-# a reconnect of the root device it must serve can deadlock (seen: the handshake timed out).
-# The agent needs mlockall() and its files read before it takes over (as iscsid does); until
-# then the initramfs's agent, which runs from memory, should serve the root device.
-keyd-handshaked -d >/tmp/agent-root.log 2>&1 &
+# keyd-handshaked.service's turn: a new agent, started from this (NVMe) root as the unit
+# starts it (--lock-memory), and the handover. Its log goes to /run (tmpfs): a write to the
+# root must not be what a handshake for the root waits on.
+keyd-handshaked -d --lock-memory >/run/agent-root.log 2>&1 &
 new=$!
+# systemd runs the handover (ExecStartPost=) once the agent reports READY=1 (Type=notify),
+# which it does after locking its memory and joining the netlink group: the same line here.
+i=0
+until grep -q 'serving TLS handshakes' /run/agent-root.log; do
+	kill -0 "$new" 2>/dev/null || vm_fail "the real root's agent exited: $(cat /run/agent-root.log)"
+	i=$((i + 1)); [ $i -gt 600 ] && vm_fail "the real root's agent not ready in 60 s: $(cat /run/agent-root.log)"
+	sleep 0.1
+done
+echo "ok: the real root's agent ($new) ready after $((i / 10)).$((i % 10)) s: $(grep -o 'memory locked.*' /run/agent-root.log)"
 /usr/lib/keyd/keyd-initrd-handover "$new" || vm_fail "keyd-initrd-handover failed"
 i=0
 while kill -0 "$pid" 2>/dev/null; do
@@ -190,12 +218,63 @@ while kill -0 "$pid" 2>/dev/null; do
 	sleep 0.1
 done
 kill -0 "$new" 2>/dev/null || vm_fail "the real root's agent $new did not keep running"
+grep -q 'memory locked' /run/agent-root.log ||
+	vm_fail "the real root's agent did not lock its memory: $(cat /run/agent-root.log)"
 echo "ok: handover: the initramfs's agent $pid stopped once the real root's agent ($new) ran"
+# A reconnect of the root device served by the agent whose files live on that device: without
+# --lock-memory this timed out (-110) when a handshake needed a page from the root.
+echo 3 >/proc/sys/vm/drop_caches
+echo 1 >$ctrl/reset_controller
+i=0
+until [ "$(cat $ctrl/state)" = live ]; do
+	i=$((i + 1)); [ $i -gt 200 ] && vm_fail "$ctrl not live 20 s after the reset following the handover ($(cat $ctrl/state)); agent log: $(cat /run/agent-root.log)"
+	sleep 0.1
+done
+[ "$(cat $ctrl/tls_key)" = "$key" ] || vm_fail "after the second reset tls_key is $(cat $ctrl/tls_key)"
+grep -q 'handshake client .*: ok' /run/agent-root.log ||
+	vm_fail "the real root's agent logged no TLS handshake: $(cat /run/agent-root.log)"
+echo "ok: reset_controller after the handover: the real root's agent (pid $new) served the TLS reconnect (tls_key $key)"
+# Adoption: keyd's provisioning pass in the real root (what keyd.service runs at start) must
+# find the keys early boot put in .nvme and keep them: the same serials, no second copy of
+# the identity, tls_key still naming a key in .nvme.
+nvme_keys() {
+	keyctl session keyd-check sh -c 'keyctl link %:.nvme @s >/dev/null; keyctl rlist %:.nvme' |
+		tr ' ' '\n' | grep . | sort -n | tr '\n' ' '
+}
+nvme_count() {
+	keyctl session keyd-check sh -c 'keyctl link %:.nvme @s >/dev/null
+		for k in $(keyctl rlist %:.nvme); do keyctl rdescribe $k; echo; done' |
+		awk -v w="$1" -F';' '{ d = $5; for (i = 6; i <= NF; i++) d = d ";" $i } d == w { n++ }
+			END { print n + 0 }'
+}
+before=$(nvme_keys)
+keyserial=$(printf '%d' "0x$key")
+case " $before " in
+*" $keyserial "*) ;;
+*) vm_fail "tls_key $key ($keyserial) is not in .nvme before the pass (.nvme: $before)" ;;
+esac
+rc=0
+keyctl session keyd-root sh -c 'keyctl link %:.nvme @s >/dev/null; exec keyd provision --once' \
+	>/run/keyd-root-provision.log 2>&1 || rc=$?
+sed 's/^/keyd (real root): /' /run/keyd-root-provision.log
+[ "$rc" = 0 ] || vm_fail "keyd provision --once in the real root exited $rc"
+after=$(nvme_keys)
+[ "$after" = "$before" ] ||
+	vm_fail "keyd provision --once in the real root changed .nvme's keys: before '$before', after '$after'"
+n=$(nvme_count "$want")
+[ "$n" = 1 ] || vm_fail ".nvme holds $n keys described '$want' after the pass (want 1)"
+line=$(awk -v k="$key" '$1 == k' /proc/keys)
+case $line in
+*" psk "*"$want"*) ;;
+*) vm_fail "after the pass tls_key $key is not keyd's PSK (/proc/keys: '$line')" ;;
+esac
+[ "$(cat $ctrl/tls_key)" = "$key" ] || vm_fail "after the pass tls_key is $(cat $ctrl/tls_key)"
+echo "ok: adoption: keyd provision --once in the real root kept .nvme's keys ($after), one '$want' key, tls_key $key"
 vm_time checks
 sync
 # The target powers off a few seconds after this: the verdict must be out by then.
 echo "done $key" | nc 10.0.2.1 5000 || echo "(could not tell the target)"
-vm_result PASS "root on $dev over NVMe/TCP+TLS, tls_key $key = keyd's PSK, a reconnect after switch-root, the agent handover"
+vm_result PASS "root on $dev over NVMe/TCP+TLS, tls_key $key = keyd's PSK, a reconnect after switch-root, the agent handover, a reconnect served by the real root's agent, keyd adopting early boot's keys"
 INIT
 	chmod 0755 "$r/sbin/init"
 	ROOT_IMG=$T/root.img
