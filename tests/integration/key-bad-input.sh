@@ -46,8 +46,8 @@ offset_of() {
 	echo $((${#prefix} / 2))
 }
 to_pem() { # DER PEM
-	{ echo '-----BEGIN TSS2 PRIVATE KEY-----'; base64 -w 64 "$1"
-	  echo '-----END TSS2 PRIVATE KEY-----'; } >"$2"
+	{ echo "-----BEGIN TSS2 ${TSS2_LABEL_TAIL}-----"; base64 -w 64 "$1"
+	  echo "-----END TSS2 ${TSS2_LABEL_TAIL}-----"; } >"$2"
 }
 # octets_hex FILE N: the hex of the N-th OCTET STRING of a TSS2 PEM (1 pubkey, 2 privkey).
 octets_hex() {

@@ -167,7 +167,7 @@ import_and_check ossl-rsa "$T/ossl-rsa.tss2" rsa2048
 # A DER file imports too, and is stored as PEM.
 sed '1d;$d' "$T/ossl-ec-srk.tss2" | base64 -d >"$T/ossl-ec-srk.der"
 import_and_check ossl-ec-der "$T/ossl-ec-srk.der" ec-p256
-head -n1 "$STORE/keys/ossl-ec-der.tss2" | grep -qx -- '-----BEGIN TSS2 PRIVATE KEY-----' ||
+head -n1 "$STORE/keys/ossl-ec-der.tss2" | grep -qx -- "-----BEGIN TSS2 ${TSS2_LABEL_TAIL}-----" ||
 	fail "a DER import was not stored as PEM"
 
 note "(b) keys made by tpm2-tools import into keyd"

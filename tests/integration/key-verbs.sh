@@ -17,7 +17,7 @@ assert_no_transients
 ctl key create big --alg rsa3072
 assert_no_transients
 [ -s "$STORE/keys/web.tss2" ] && [ -s "$STORE/keys/web.meta" ] || fail "key files missing"
-head -n1 "$STORE/keys/web.tss2" | grep -qx -- '-----BEGIN TSS2 PRIVATE KEY-----' ||
+head -n1 "$STORE/keys/web.tss2" | grep -qx -- "-----BEGIN TSS2 ${TSS2_LABEL_TAIL}-----" ||
 	fail "keys/web.tss2 is not a TSS2 PRIVATE KEY PEM"
 asn=$(openssl asn1parse -in "$STORE/keys/web.tss2")
 assert_contains "$asn" 'OBJECT +:2\.23\.133\.10\.1\.3'
