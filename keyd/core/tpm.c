@@ -1061,6 +1061,40 @@ int keyd_tpm_key_check(keyd_tpm *t, const struct keyd_tpm_blob *b)
 	return object_load(t, b, &key, NULL);
 }
 
+/* Check a signing request against the key and turn it into the TPM's scheme and digest. */
+static int sign_args(keyd_tpm *t, enum keyd_key_alg alg, enum keyd_sig_scheme scheme,
+		     enum keyd_hash_alg hash, const uint8_t *digest, size_t digest_len,
+		     TPMT_SIG_SCHEME *ret_scheme, TPM2B_DIGEST *ret_digest)
+{
+	TPMI_ALG_HASH halg = hash_to_tpm(hash);
+
+	*ret_scheme = (TPMT_SIG_SCHEME){};
+	if (halg == TPM2_ALG_ERROR || digest_len != keyd_hash_alg_size(hash) ||
+	    digest_len > sizeof(ret_digest->buffer))
+		return tpm_fail(t, -EINVAL, "the digest length does not match the hash");
+	switch (scheme) {
+	case KEYD_SIG_ECDSA:
+		ret_scheme->scheme = TPM2_ALG_ECDSA;
+		break;
+	case KEYD_SIG_RSA_PKCS1:
+		ret_scheme->scheme = TPM2_ALG_RSASSA;
+		break;
+	case KEYD_SIG_RSA_PSS:
+		ret_scheme->scheme = TPM2_ALG_RSAPSS;
+		break;
+	case _KEYD_SIG_SCHEME_MAX:
+	case _KEYD_SIG_SCHEME_INVALID:
+		return tpm_fail(t, -EINVAL, "unknown signature scheme");
+	}
+	if (keyd_key_alg_is_ec(alg) != (scheme == KEYD_SIG_ECDSA))
+		return tpm_fail(t, -EOPNOTSUPP, "the signature scheme '%s' does not fit the %s key",
+				keyd_sig_scheme_to_string(scheme), keyd_key_alg_to_string(alg));
+	ret_scheme->details.any.hashAlg = halg;
+	ret_digest->size = (UINT16)digest_len;
+	memcpy(ret_digest->buffer, digest, digest_len);
+	return 0;
+}
+
 /* The TPM's signature in the form keyd_tpm_sign() documents: DER for ECDSA, raw for RSA. */
 static int signature_out(keyd_tpm *t, const TPMT_SIGNATURE *sig, uint8_t **ret_sig,
 			 size_t *ret_sig_len)
@@ -1107,7 +1141,6 @@ int keyd_tpm_sign(keyd_tpm *t, const struct keyd_tpm_blob *key, enum keyd_sig_sc
 	TPMT_SIG_SCHEME in_scheme = {};
 	TPM2B_DIGEST dig = {};
 	struct keyd_pubkey pk;
-	TPMI_ALG_HASH halg = hash_to_tpm(hash);
 	ESYS_TR srk;
 	TSS2_RC rc;
 	int r;
@@ -1117,34 +1150,14 @@ int keyd_tpm_sign(keyd_tpm *t, const struct keyd_tpm_blob *key, enum keyd_sig_sc
 		return r;
 	if (!key || !digest || !ret_sig || !ret_sig_len)
 		return tpm_fail(t, -EINVAL, "missing argument to sign");
-	if (halg == TPM2_ALG_ERROR || digest_len != keyd_hash_alg_size(hash))
-		return tpm_fail(t, -EINVAL, "the digest length does not match the hash");
-	switch (scheme) {
-	case KEYD_SIG_ECDSA:
-		in_scheme.scheme = TPM2_ALG_ECDSA;
-		break;
-	case KEYD_SIG_RSA_PKCS1:
-		in_scheme.scheme = TPM2_ALG_RSASSA;
-		break;
-	case KEYD_SIG_RSA_PSS:
-		in_scheme.scheme = TPM2_ALG_RSAPSS;
-		break;
-	case _KEYD_SIG_SCHEME_MAX:
-	case _KEYD_SIG_SCHEME_INVALID:
-		return tpm_fail(t, -EINVAL, "unknown signature scheme");
-	}
-	in_scheme.details.any.hashAlg = halg;
-	dig.size = digest_len;
-	memcpy(dig.buffer, digest, digest_len);
-
 	r = keyd_tpm_key_public(key, &pk);
 	if (r < 0)
 		return tpm_fail(t, r, "the key cannot be used for signing with keyd (%s)",
 				r == -EOPNOTSUPP ? "not an unrestricted ECC P-256/P-384 or RSA "
 				"2048/3072 signing key" : "malformed public part");
-	if (keyd_key_alg_is_ec(pk.alg) != (scheme == KEYD_SIG_ECDSA))
-		return tpm_fail(t, -EOPNOTSUPP, "the signature scheme '%s' does not fit the %s key",
-				keyd_sig_scheme_to_string(scheme), keyd_key_alg_to_string(pk.alg));
+	r = sign_args(t, pk.alg, scheme, hash, digest, digest_len, &in_scheme, &dig);
+	if (r < 0)
+		return r;
 	r = srk_get(t, &srk);
 	if (r < 0)
 		return r;
@@ -1326,7 +1339,6 @@ int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme s
 {
 	TPMT_SIG_SCHEME in_scheme = {};
 	TPM2B_DIGEST dig = {};
-	TPMI_ALG_HASH halg = hash_to_tpm(hash);
 	bool retry = false;
 	ESYS_TR srk;
 	int r;
@@ -1336,29 +1348,9 @@ int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme s
 		return r;
 	if (!h || !digest || !ret_sig || !ret_sig_len)
 		return tpm_fail(t, -EINVAL, "missing argument to sign");
-	if (halg == TPM2_ALG_ERROR || digest_len != keyd_hash_alg_size(hash))
-		return tpm_fail(t, -EINVAL, "the digest length does not match the hash");
-	switch (scheme) {
-	case KEYD_SIG_ECDSA:
-		in_scheme.scheme = TPM2_ALG_ECDSA;
-		break;
-	case KEYD_SIG_RSA_PKCS1:
-		in_scheme.scheme = TPM2_ALG_RSASSA;
-		break;
-	case KEYD_SIG_RSA_PSS:
-		in_scheme.scheme = TPM2_ALG_RSAPSS;
-		break;
-	case _KEYD_SIG_SCHEME_MAX:
-	case _KEYD_SIG_SCHEME_INVALID:
-		return tpm_fail(t, -EINVAL, "unknown signature scheme");
-	}
-	if (keyd_key_alg_is_ec(h->pk.alg) != (scheme == KEYD_SIG_ECDSA))
-		return tpm_fail(t, -EOPNOTSUPP, "the signature scheme '%s' does not fit the %s key",
-				keyd_sig_scheme_to_string(scheme),
-				keyd_key_alg_to_string(h->pk.alg));
-	in_scheme.details.any.hashAlg = halg;
-	dig.size = digest_len;
-	memcpy(dig.buffer, digest, digest_len);
+	r = sign_args(t, h->pk.alg, scheme, hash, digest, digest_len, &in_scheme, &dig);
+	if (r < 0)
+		return r;
 
 	r = srk_get(t, &srk);
 	if (r < 0)
