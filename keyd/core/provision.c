@@ -560,6 +560,27 @@ static int psk_type_known(struct pass *p)
 	return p->psk_type;
 }
 
+/* The kernel's "psk" key type has no update operation: add_key of an identity already in a
+ * kernel ring replaces the key (a new serial, seen in tests/vm/root-*.sh), and a controller's
+ * tls_key would name a key no longer in the ring. A key there with the same payload (early
+ * boot's, or the last pass's) is kept as it is. Returns its serial, or 0 to add. */
+static keyd_serial_t psk_in_place(keyd_serial_t ring, const char *identity, const uint8_t *psk,
+				  size_t len)
+{
+	_cleanup_secret_ struct keyd_secret cur = { 0 };
+	uint8_t diff = 0;
+	keyd_serial_t k;
+
+	/* 64: above any TLS PSK (SHA-384's 48 bytes). */
+	if (keyd_keyring_search(ring, "psk", identity, &k) < 0 ||
+	    keyd_keyring_read(k, 64, &cur) < 0 || cur.len != len)
+		return 0;
+	/* Constant time over the secret bytes. */
+	for (size_t i = 0; i < len; i++)
+		diff |= cur.data[i] ^ psk[i];
+	return diff == 0 ? k : 0;
+}
+
 /* Every PSK the ring's psk lines select. Returns < 0 only for a global failure. */
 static int fill_psks(struct fill *f)
 {
@@ -624,9 +645,13 @@ static int fill_psks(struct fill *f)
 			continue;
 		}
 		type = f->psk_as_user ? "user" : "psk";
-		if (f->psk_as_user)
+		key = f->out->kernel && !f->psk_as_user
+			      ? psk_in_place(f->target, e.identity, c->psk, c->len)
+			      : 0;
+		r = 0;
+		if (key == 0 && f->psk_as_user)
 			r = keyd_keyring_add_user(f->target, e.identity, c->psk, c->len, &key);
-		else
+		else if (key == 0)
 			r = keyd_keyring_add_psk(f->target, e.identity, c->psk, c->len, &key);
 		if (r >= 0)
 			r = set_key_attrs(f->ring, key);
