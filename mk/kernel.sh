@@ -131,7 +131,10 @@ say "headers $kver ($pkgver) in $hdr"
 # that exist before the series (a/ side), whose directories must come out of the tarball.
 touched=$(sed -n 's|^+++ b/||p; s|^--- a/||p' "${patches[@]}" | sort -u)
 existing=$(sed -n 's|^--- a/||p' "${patches[@]}" | sort -u)
-src_dirs=$( (for f in $existing; do dirname "$f"; done; echo scripts) | sort -u)
+# (a top-level file, e.g. MAINTAINERS, is extracted alone, not its directory: the whole tree)
+src_dirs=$( (for f in $existing; do
+	case $f in */*) dirname "$f" ;; *) echo "$f" ;; esac
+done; echo scripts) | sort -u)
 say "the series (${#patches[@]} patches) touches: $(echo "$touched" | tr '\n' ' ')"
 
 # ---- the source, only the directories needed ------------------------------------------
@@ -215,11 +218,14 @@ done | grep -vE '^(include|scripts|Documentation)(/|$)' | sort -u || true)
 dest=$out/$kver
 rm -rf "$dest"
 : >"$out/modules.list.tmp"
+# A later directory's modules may use what an earlier one exports (nvme-tcp uses the in-kernel
+# handshake of nvme-keyring): modpost takes those symbols and CRCs from the earlier builds.
+extra_syms=
 for d in $build_dirs; do
 	[ -e "$work/$d/Makefile" ] || [ -e "$work/$d/Kbuild" ] || die "no Makefile in $d"
 	say "building $d against linux-headers-$kver"
-	if ! make -C "$hdr_arch" -f "$hdr_common/Makefile" M="$work/$d" modules \
-		>"$out/build.log" 2>&1; then
+	if ! make -C "$hdr_arch" -f "$hdr_common/Makefile" M="$work/$d" \
+		KBUILD_EXTRA_SYMBOLS="$extra_syms" modules >"$out/build.log" 2>&1; then
 		tail -n 30 "$out/build.log" >&2
 		die "the out-of-tree build of $d failed (log: $out/build.log)"
 	fi
@@ -260,6 +266,7 @@ for d in $build_dirs; do
 		[ -z "$old" ] || [ "$old" = "$crc" ] ||
 			die "the patched $d changes the modversions CRC of $sym ($old -> $crc): Debian's modules using it would not load"
 	done <"$work/$d/Module.symvers"
+	extra_syms="${extra_syms:+$extra_syms }$work/$d/Module.symvers"
 done
 mv "$out/modules.list.tmp" "$dest/modules.list"
 say "done in $(elapsed) s: $dest/modules.list"

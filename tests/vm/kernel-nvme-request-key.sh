@@ -131,6 +131,10 @@ expect_tls_connect() {
 }
 
 # -- the patched nvme-keyring first (kmod's insmod, by full path), then what depends on it.
+# insmod resolves no dependencies: the modules the series' nvme-keyring links against (the
+# in-kernel handshake's ecdh helpers and curve25519, kernel-patches/0002) come first.
+vm_check "modprobe the patched nvme-keyring's dependencies" \
+	modprobe -a ecdh_generic libcurve25519-generic curve25519-x86_64
 vm_check "insmod the patched nvme-keyring.ko" /sbin/insmod /lib/keyd-vm/nvme-keyring.ko
 [ -e /sys/module/nvme_keyring/parameters/psk_request_timeout ] ||
 	vm_fail "the loaded nvme-keyring has no psk_request_timeout parameter (not the patched one)"
@@ -266,7 +270,8 @@ CASE5
 vm_initramfs "$T/root" --out "$T/initrd.cpio" \
 	--bin "$hs_bin" --bin keyctl --bin /sbin/request-key:/sbin/request-key "${extra_bins[@]+"${extra_bins[@]}"}" \
 	--module nvmet-tcp --module nvme-tcp --module loop \
-	--module tls --module gcm --module ghash-generic --module virtio_blk
+	--module tls --module gcm --module ghash-generic --module virtio_blk \
+	--module ecdh_generic --module libcurve25519-generic --module curve25519-x86_64
 tpm_args=()
 if [ ${#extra_bins[@]} -gt 0 ]; then
 	vm_swtpm "$T/tpm"
