@@ -13,8 +13,6 @@
  *
  * Runs in process context (the handshake runs in a kernel thread or work
  * item that may sleep); asynchronous implementations are waited for.
- *
- * NOT YET BUILT against the 6.12 headers: see docs/in-kernel-handshake.md.
  */
 #include <linux/kernel.h>
 #include <linux/module.h>

@@ -13,8 +13,6 @@
  * (tls13_client_want()), so the handshake never consumes the first
  * application record, which kTLS must see. Every socket call is bounded by
  * the time left of ta_timeout_ms.
- *
- * NOT YET TESTED in a VM: see docs/in-kernel-handshake.md.
  */
 #include <linux/jiffies.h>
 #include <linux/key.h>
