@@ -26,6 +26,33 @@ int ctl_usage_error(const char *usage, const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
+int ctl_run_subverb(struct ctl_ctx *c, const char *group, const char *usage,
+		    const struct ctl_subverb *table, int argc, char **argv)
+{
+	char choices[256] = "";
+	size_t used = 0;
+
+	if (argc >= 2) {
+		for (const struct ctl_subverb *v = table; v->name; v++)
+			if (streq(argv[1], v->name))
+				return v->run(c, argc - 1, argv + 1);
+		if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
+			fputs(usage, stdout);
+			return CTL_EXIT_OK;
+		}
+	}
+	for (const struct ctl_subverb *v = table; v->name; v++) {
+		int n = snprintf(choices + used, sizeof(choices) - used, "%s%s",
+				 v == table ? "" : v[1].name ? ", " : " or ", v->name);
+		if (n < 0 || (size_t)n >= sizeof(choices) - used)
+			break;
+		used += (size_t)n;
+	}
+	if (argc < 2)
+		return ctl_usage_error(usage, "%s needs a verb: %s", group, choices);
+	return ctl_usage_error(usage, "unknown %s verb '%s' (one of: %s)", group, argv[1], choices);
+}
+
 void ctl_take_json(struct ctl_ctx *c, int *argc, char **argv)
 {
 	int o = 0;

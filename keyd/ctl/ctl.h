@@ -50,6 +50,17 @@ int ctl_tpm_error(struct ctl_ctx *c, int r, const char *what_fmt, ...)
 /* Print usage for a verb group and return CTL_EXIT_USAGE. */
 int ctl_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* One sub-verb of a verb group ("ca add", "cert show"...): name and handler. The
+ * handler gets argv starting at the sub-verb. */
+struct ctl_subverb {
+	const char *name;
+	int (*run)(struct ctl_ctx *c, int argc, char **argv);
+};
+/* Run the sub-verb argv[1] of group `group` from a table ending in {NULL, NULL}; handles
+ * a missing or unknown sub-verb (usage error naming the choices) and -h/--help/help. */
+int ctl_run_subverb(struct ctl_ctx *c, const char *group, const char *usage,
+		    const struct ctl_subverb *table, int argc, char **argv);
+
 /* Parse "--json" anywhere in argv (removing it) - the verbs all accept it. */
 void ctl_take_json(struct ctl_ctx *c, int *argc, char **argv);
 

@@ -646,17 +646,12 @@ out:
 
 int ctl_verb_ca(struct ctl_ctx *c, int argc, char **argv)
 {
-	if (argc < 2)
-		return ctl_usage_error(ca_usage, "ca needs a verb: add, list or remove");
-	if (streq(argv[1], "add"))
-		return ca_add(c, argc - 1, argv + 1);
-	if (streq(argv[1], "list"))
-		return ca_list(c, argc - 1, argv + 1);
-	if (streq(argv[1], "remove"))
-		return ca_remove(c, argc - 1, argv + 1);
-	if (streq(argv[1], "--help") || streq(argv[1], "-h")) {
-		fputs(ca_usage, stdout);
-		return CTL_EXIT_OK;
-	}
-	return ctl_usage_error(ca_usage, "unknown ca verb '%s'", argv[1]);
+	static const struct ctl_subverb verbs[] = {
+		{ "add", ca_add },
+		{ "list", ca_list },
+		{ "remove", ca_remove },
+		{ NULL, NULL },
+	};
+
+	return ctl_run_subverb(c, "ca", ca_usage, verbs, argc, argv);
 }

@@ -433,19 +433,13 @@ static int cert_remove(struct ctl_ctx *c, int argc, char **argv)
 
 int ctl_verb_cert(struct ctl_ctx *c, int argc, char **argv)
 {
-	if (argc < 2)
-		return ctl_usage_error(cert_usage, "cert needs a verb: add, list, show or remove");
-	if (streq(argv[1], "add"))
-		return cert_add(c, argc - 1, argv + 1);
-	if (streq(argv[1], "list"))
-		return cert_list(c, argc - 1, argv + 1);
-	if (streq(argv[1], "show"))
-		return cert_show(c, argc - 1, argv + 1);
-	if (streq(argv[1], "remove"))
-		return cert_remove(c, argc - 1, argv + 1);
-	if (streq(argv[1], "--help") || streq(argv[1], "-h")) {
-		fputs(cert_usage, stdout);
-		return CTL_EXIT_OK;
-	}
-	return ctl_usage_error(cert_usage, "unknown cert verb '%s'", argv[1]);
+	static const struct ctl_subverb verbs[] = {
+		{ "add", cert_add },
+		{ "list", cert_list },
+		{ "show", cert_show },
+		{ "remove", cert_remove },
+		{ NULL, NULL },
+	};
+
+	return ctl_run_subverb(c, "cert", cert_usage, verbs, argc, argv);
 }

@@ -1137,30 +1137,28 @@ static int psk_secret_verb(struct ctl_ctx *c, const char *verb, int argc, char *
 	return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILED;
 }
 
+static int psk_export(struct ctl_ctx *c, int argc, char **argv)
+{
+	return psk_secret_verb(c, "export", argc, argv);
+}
+
+static int psk_derive(struct ctl_ctx *c, int argc, char **argv)
+{
+	return psk_secret_verb(c, "derive", argc, argv);
+}
+
 int ctl_verb_psk(struct ctl_ctx *c, int argc, char **argv)
 {
-	const char *verb;
+	static const struct ctl_subverb verbs[] = {
+		{ "add", psk_add },
+		{ "import", psk_import },
+		{ "list", psk_list },
+		{ "show", psk_show },
+		{ "remove", psk_remove },
+		{ "export", psk_export },
+		{ "derive", psk_derive },
+		{ NULL, NULL },
+	};
 
-	if (argc < 2)
-		return ctl_usage_error(psk_usage, "psk needs a verb");
-	verb = argv[1];
-	argc--;
-	argv++;
-	if (streq(verb, "add"))
-		return psk_add(c, argc, argv);
-	if (streq(verb, "import"))
-		return psk_import(c, argc, argv);
-	if (streq(verb, "list"))
-		return psk_list(c, argc, argv);
-	if (streq(verb, "show"))
-		return psk_show(c, argc, argv);
-	if (streq(verb, "remove"))
-		return psk_remove(c, argc, argv);
-	if (streq(verb, "export") || streq(verb, "derive"))
-		return psk_secret_verb(c, verb, argc, argv);
-	if (streq(verb, "--help") || streq(verb, "-h") || streq(verb, "help")) {
-		fputs(psk_usage, stdout);
-		return CTL_EXIT_OK;
-	}
-	return ctl_usage_error(psk_usage, "unknown psk verb '%s'", verb);
+	return ctl_run_subverb(c, "psk", psk_usage, verbs, argc, argv);
 }

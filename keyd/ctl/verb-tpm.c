@@ -281,13 +281,10 @@ static int tpm_info(struct ctl_ctx *c, int argc, char **argv)
 
 int ctl_verb_tpm(struct ctl_ctx *c, int argc, char **argv)
 {
-	if (argc < 2)
-		return ctl_usage_error(tpm_usage, "tpm needs a verb: info");
-	if (streq(argv[1], "info"))
-		return tpm_info(c, argc - 1, argv + 1);
-	if (streq(argv[1], "--help") || streq(argv[1], "-h")) {
-		fputs(tpm_usage, stdout);
-		return CTL_EXIT_OK;
-	}
-	return ctl_usage_error(tpm_usage, "unknown tpm verb '%s'", argv[1]);
+	static const struct ctl_subverb verbs[] = {
+		{ "info", tpm_info },
+		{ NULL, NULL },
+	};
+
+	return ctl_run_subverb(c, "tpm", tpm_usage, verbs, argc, argv);
 }
