@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Hash, HMAC, HKDF, CRC-32 and random bytes on top of libcrypto's EVP API.
+ * Hash, HMAC, HKDF, CRC-32, random bytes, AES-128-CFB and P-256 ECDH on top of
+ * libcrypto's EVP API. Every algorithm is fetched from the default library context,
+ * whose method cache makes a repeated fetch cheap (tpm-session.c calls these per TPM
+ * command).
  *
  * HKDF goes through EVP_KDF with the mode set to EXTRACT_ONLY or EXPAND_ONLY so
  * each step is explicit, and the info string is handed over as one parameter:
@@ -42,6 +45,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MAC *, EVP_MAC_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MAC_CTX *, EVP_MAC_CTX_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_KDF *, EVP_KDF_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_KDF_CTX *, EVP_KDF_CTX_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_CIPHER *, EVP_CIPHER_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_CIPHER_CTX *, EVP_CIPHER_CTX_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free)
+DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY_CTX *, EVP_PKEY_CTX_free)
 
 int keyd_crypto_hash(enum keyd_hash_alg h, const void *data, size_t len, uint8_t *out)
 {
@@ -189,5 +196,78 @@ int keyd_crypto_random(void *buf, size_t len)
 		p += chunk;
 		len -= (size_t)chunk;
 	}
+	return 0;
+}
+
+int keyd_crypto_aes128_cfb(bool encrypt, const uint8_t key[16], const uint8_t iv[16],
+			   uint8_t *buf, size_t len)
+{
+	_cleanup_(EVP_CIPHER_freep) EVP_CIPHER *cipher = NULL;
+	_cleanup_(EVP_CIPHER_CTX_freep) EVP_CIPHER_CTX *ctx = NULL;
+	int n = 0, fin = 0;
+
+	if (!key || !iv || (!buf && len > 0) || len > INT_MAX)
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	cipher = EVP_CIPHER_fetch(NULL, "AES-128-CFB", NULL);
+	if (!cipher)
+		return -EOPNOTSUPP;
+	ctx = EVP_CIPHER_CTX_new();
+	if (!ctx)
+		return -ENOMEM;
+	/* CFB is a stream mode: output length equals input length, in place is fine. */
+	if (EVP_CipherInit_ex2(ctx, cipher, key, iv, encrypt ? 1 : 0, NULL) != 1 ||
+	    EVP_CipherUpdate(ctx, buf, &n, buf, (int)len) != 1 ||
+	    EVP_CipherFinal_ex(ctx, buf + n, &fin) != 1 || (size_t)(n + fin) != len)
+		return -EIO;
+	return 0;
+}
+
+int keyd_crypto_ecdh_p256(const uint8_t peer_x[32], const uint8_t peer_y[32], uint8_t ret_x[32],
+			  uint8_t ret_y[32], uint8_t ret_z[32])
+{
+	_cleanup_(EVP_PKEY_CTX_freep) EVP_PKEY_CTX *fctx = NULL, *dctx = NULL;
+	_cleanup_(EVP_PKEY_freep) EVP_PKEY *peer = NULL, *eph = NULL;
+	uint8_t point[65], mine[65];
+	char group[] = "P-256";
+	size_t mine_len = 0, z_len = 32;
+	OSSL_PARAM params[3];
+
+	if (!peer_x || !peer_y || !ret_x || !ret_y || !ret_z)
+		return -EINVAL;
+	/* SEC 1 uncompressed point: 0x04 || x || y. */
+	point[0] = 0x04;
+	memcpy(point + 1, peer_x, 32);
+	memcpy(point + 33, peer_y, 32);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point,
+						      sizeof(point));
+	params[2] = OSSL_PARAM_construct_end();
+	fctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!fctx)
+		return -ENOMEM;
+	/* fromdata checks that the point is on the curve. */
+	if (EVP_PKEY_fromdata_init(fctx) != 1 ||
+	    EVP_PKEY_fromdata(fctx, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		return -EINVAL;
+	eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", group);
+	if (!eph)
+		return -EIO;
+	if (EVP_PKEY_get_octet_string_param(eph, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, mine,
+					    sizeof(mine), &mine_len) != 1 ||
+	    mine_len != sizeof(mine) || mine[0] != 0x04)
+		return -EIO;
+	dctx = EVP_PKEY_CTX_new_from_pkey(NULL, eph, NULL);
+	if (!dctx)
+		return -ENOMEM;
+	/* The derived secret is the x-coordinate, padded to the field size. */
+	if (EVP_PKEY_derive_init(dctx) != 1 || EVP_PKEY_derive_set_peer(dctx, peer) != 1 ||
+	    EVP_PKEY_derive(dctx, ret_z, &z_len) != 1 || z_len != 32) {
+		explicit_bzero(ret_z, 32);
+		return -EIO;
+	}
+	memcpy(ret_x, mine + 1, 32);
+	memcpy(ret_y, mine + 33, 32);
 	return 0;
 }

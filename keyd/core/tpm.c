@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The TPM 2.0 core: the only file that includes tss2 headers (ESYS, MU, RC,
- * TCTI loader). See tpm.h for the contract and shared/reference/tpm.md for the
- * practice behind it.
+ * The TPM 2.0 core: with tpm-session.c (the sessions keyd computes itself) the only
+ * file that includes tss2 headers (ESYS, MU, RC, TCTI loader). See tpm.h for the
+ * contract and shared/reference/tpm.md for the practice behind it.
  *
  * Resources: every function that loads an object or starts a session owns it in
  * a scope-bound struct tpm_tr, flushed when the scope ends, so no transient
@@ -21,6 +21,14 @@
  * In an unseal batch (a provisioning pass, tpm.h) the session is kept and the
  * PCR_Read dropped: Load, Unseal, FlushContext per object (+ PolicyPCR,
  * + PolicyAuthValue), StartAuthSession and FlushContext once per batch and kind.
+ *
+ * The sessions of the hot paths, Sign on a held key and Unseal of an object
+ * without a policy (kept in a batch, single-use otherwise), are tpm-session.c's:
+ * the same salted, encrypted HMAC session, with its HMACs and parameter encryption
+ * computed by keyd instead of ESYS, whose crypto backend (tpm2-tss 3.x) costs
+ * milliseconds of CPU per command (tpm-session.h says why); such an object under
+ * the SRK is loaded and flushed by tpm-session.c too. Policy sessions and the other
+ * single-use sessions stay ESYS's.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -38,6 +46,7 @@
 #include "log.h"
 #include "macro.h"
 #include "parse.h"
+#include "tpm-session.h"
 #include "tpm.h"
 
 #define TPM_ERROR_MAX 512
@@ -56,6 +65,9 @@ struct keyd_tpm {
 	ESYS_TR srk; /* ESYS_TR_NONE when absent */
 	uint8_t srk_name[KEYD_TPM_NAME_MAX];
 	size_t srk_name_len;
+	/* Its public area, read when tpm-session.c first needs it to salt a session. */
+	bool srk_pub_read;
+	TPM2B_PUBLIC srk_pub;
 
 	bool pinned;
 	uint8_t pin_name[KEYD_TPM_NAME_MAX];
@@ -69,17 +81,18 @@ struct keyd_tpm {
 
 	/* The salted HMAC session that authorises keyd_tpm_sign_held(), kept with
 	 * continueSession so a burst of signatures pays for one StartAuthSession
-	 * (an ECDH with the SRK) instead of one each. ESYS_TR_NONE until first use;
+	 * (an ECDH with the SRK) instead of one each. Handle 0 until first use;
 	 * flushed by keyd_tpm_close() or after any failure of a command it
-	 * authorised. */
-	ESYS_TR sign_session;
+	 * authorised. keyd computes its crypto (tpm-session.c). */
+	struct tpm_session sign_session;
 
 	/* keyd_tpm_unseal_batch_begin(): the salted sessions that authorise Unseal,
 	 * kept with continueSession until keyd_tpm_unseal_batch_end(), one per kind
-	 * (an HMAC session for objects without a policy, a policy session for the
-	 * others); ESYS_TR_NONE until first use and after a failure. */
+	 * (an HMAC session for objects without a policy, computed by keyd, and an
+	 * ESYS policy session for the others); none until first use and after a
+	 * failure. */
 	bool unseal_batch;
-	ESYS_TR unseal_hmac;
+	struct tpm_session unseal_hmac;
 	ESYS_TR unseal_policy;
 };
 
@@ -306,8 +319,6 @@ int keyd_tpm_open(const char *tcti, keyd_tpm **ret)
 	if (!t)
 		return -ENOMEM;
 	t->srk = ESYS_TR_NONE;
-	t->sign_session = ESYS_TR_NONE;
-	t->unseal_hmac = ESYS_TR_NONE;
 	t->unseal_policy = ESYS_TR_NONE;
 	snprintf(t->tcti_conf, sizeof(t->tcti_conf), "%s", tcti);
 
@@ -342,8 +353,8 @@ keyd_tpm *keyd_tpm_close(keyd_tpm *t)
 {
 	if (!t)
 		return NULL;
-	if (t->esys && t->sign_session != ESYS_TR_NONE)
-		(void)TPM_CMD(t, Esys_FlushContext(t->esys, t->sign_session));
+	if (t->esys)
+		tpm_session_flush(t->tcti, &t->sign_session, &t->commands);
 	if (t->esys)
 		keyd_tpm_unseal_batch_end(t);
 	if (t->esys)
@@ -578,6 +589,128 @@ static int srk_get(keyd_tpm *t, ESYS_TR *ret)
 			  memcmp(t->pin_name, t->srk_name, t->srk_name_len) != 0))
 		return srk_mismatch(t);
 	*ret = t->srk;
+	return 0;
+}
+
+/* The public area ESYS read with the SRK's handle (Esys_TR_FromTPMPublic), from its
+ * serialised record (handle, TPM2B_NAME, resource type, TPM2B_PUBLIC: the format
+ * tools store ESYS_TRs in), so no second ReadPublic is sent. Used only when the
+ * public area hashes to the SRK's Name; false (nothing set) otherwise. */
+static bool srk_public_from_esys(keyd_tpm *t, ESYS_TR srk)
+{
+	uint8_t *buf = NULL, marshalled[sizeof(TPMT_PUBLIC)];
+	size_t size = 0, off = 0, n = 0;
+	TPM2B_NAME name = {};
+	TPM2B_PUBLIC pub = {};
+	TPM2_HANDLE handle = 0;
+	uint32_t type = 0;
+	uint8_t digest[TPM2_SHA256_DIGEST_SIZE];
+	bool ok;
+
+	if (Esys_TR_Serialize(t->esys, srk, &buf, &size) != TSS2_RC_SUCCESS)
+		return false;
+	ok = Tss2_MU_TPM2_HANDLE_Unmarshal(buf, size, &off, &handle) == TSS2_RC_SUCCESS &&
+	     Tss2_MU_TPM2B_NAME_Unmarshal(buf, size, &off, &name) == TSS2_RC_SUCCESS &&
+	     Tss2_MU_UINT32_Unmarshal(buf, size, &off, &type) == TSS2_RC_SUCCESS &&
+	     Tss2_MU_TPM2B_PUBLIC_Unmarshal(buf, size, &off, &pub) == TSS2_RC_SUCCESS &&
+	     handle == KEYD_TPM_SRK_HANDLE && pub.publicArea.nameAlg == TPM2_ALG_SHA256 &&
+	     Tss2_MU_TPMT_PUBLIC_Marshal(&pub.publicArea, marshalled, sizeof(marshalled), &n) ==
+		     TSS2_RC_SUCCESS &&
+	     keyd_crypto_hash(KEYD_HASH_SHA256, marshalled, n, digest) == 0 &&
+	     t->srk_name_len == 2 + sizeof(digest) && t->srk_name[0] == (TPM2_ALG_SHA256 >> 8) &&
+	     t->srk_name[1] == (TPM2_ALG_SHA256 & 0xff) &&
+	     memcmp(t->srk_name + 2, digest, sizeof(digest)) == 0 &&
+	     pub.publicArea.type == TPM2_ALG_ECC &&
+	     pub.publicArea.parameters.eccDetail.curveID == TPM2_ECC_NIST_P256;
+	Esys_Free(buf);
+	if (!ok) {
+		log_debug("tpm: the SRK's public area is not in ESYS's record; reading it");
+		return false;
+	}
+	t->srk_pub = pub;
+	t->srk_pub_read = true;
+	return true;
+}
+
+/* The SRK's public area, for salting tpm-session.c's sessions: from ESYS's record
+ * of the lookup, else one ReadPublic per connection, whose Name must be the one
+ * srk_lookup() checked (and pinned). */
+static int srk_public(keyd_tpm *t, ESYS_TR srk, const TPM2B_PUBLIC **ret)
+{
+	_cleanup_esys_ TPM2B_PUBLIC *pub = NULL;
+	_cleanup_esys_ TPM2B_NAME *name = NULL;
+	TSS2_RC rc;
+
+	if (!t->srk_pub_read && srk_public_from_esys(t, srk)) {
+		*ret = &t->srk_pub;
+		return 0;
+	}
+	if (!t->srk_pub_read) {
+		rc = TPM_CMD(t, Esys_ReadPublic(t->esys, srk, ESYS_TR_NONE, ESYS_TR_NONE,
+						ESYS_TR_NONE, &pub, &name, NULL));
+		if (rc != TSS2_RC_SUCCESS)
+			return tpm_fail_rc(t, rc, "cannot read the storage root key at 0x81000001");
+		if (name->size != t->srk_name_len ||
+		    memcmp(name->name, t->srk_name, t->srk_name_len) != 0)
+			return srk_mismatch(t);
+		if (pub->publicArea.type != TPM2_ALG_ECC ||
+		    pub->publicArea.parameters.eccDetail.curveID != TPM2_ECC_NIST_P256)
+			return tpm_fail(t, -EOPNOTSUPP,
+					"the storage root key at 0x81000001 is not an ECC P-256 "
+					"key; keyd creates its SRK as one (move this one elsewhere "
+					"with tpm2_evictcontrol and enroll again)");
+		t->srk_pub = *pub;
+		t->srk_pub_read = true;
+	}
+	*ret = &t->srk_pub;
+	return 0;
+}
+
+/* The Name of the object in b (Part 1, 16: nameAlg || H_nameAlg(TPMT_PUBLIC)),
+ * computed here for cpHash: ESYS's Esys_TR_GetName hashes through its costly
+ * crypto backend on every call. The blob's pub is a TPM2B_PUBLIC: the size, then
+ * the TPMT_PUBLIC, whose second field is nameAlg. */
+static int blob_name_compute(const struct keyd_tpm_blob *b, TPM2B_NAME *ret)
+{
+	if (b->pub_len < 6 || (size_t)(b->pub[0] << 8 | b->pub[1]) != b->pub_len - 2)
+		return -EBADMSG;
+	if ((b->pub[4] << 8 | b->pub[5]) != TPM2_ALG_SHA256)
+		return -EOPNOTSUPP;
+	ret->size = 2 + TPM2_SHA256_DIGEST_SIZE;
+	ret->name[0] = TPM2_ALG_SHA256 >> 8;
+	ret->name[1] = TPM2_ALG_SHA256 & 0xff;
+	return keyd_crypto_hash(KEYD_HASH_SHA256, b->pub + 2, b->pub_len - 2, ret->name + 2) < 0 ?
+		       -EIO :
+		       0;
+}
+
+static int blob_name(keyd_tpm *t, const struct keyd_tpm_blob *b, TPM2B_NAME *ret)
+{
+	int r = blob_name_compute(b, ret);
+
+	if (r == -EBADMSG)
+		return tpm_fail(t, r, "the object's public area is malformed");
+	if (r == -EOPNOTSUPP)
+		return tpm_fail(t, r, "the object's name algorithm is not SHA-256; keyd "
+				"creates and seals with SHA-256 (re-enroll it with keyd-ctl)");
+	if (r < 0)
+		return tpm_fail(t, r, "cannot hash the object's public area");
+	return 0;
+}
+
+/* Start tpm-session.c's salted HMAC session with the SRK into *s. */
+static int fast_session_start(keyd_tpm *t, ESYS_TR srk, struct tpm_session *s)
+{
+	const TPM2B_PUBLIC *pub = NULL;
+	TSS2_RC rc;
+	int r;
+
+	r = srk_public(t, srk, &pub);
+	if (r < 0)
+		return r;
+	rc = tpm_session_start(t->tcti, KEYD_TPM_SRK_HANDLE, pub, s, &t->commands);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_fail_rc(t, rc, "cannot start a salted session with the SRK");
 	return 0;
 }
 
@@ -1183,6 +1316,7 @@ int keyd_tpm_sign(keyd_tpm *t, const struct keyd_tpm_blob *key, enum keyd_sig_sc
 struct keyd_tpm_held_key {
 	struct keyd_tpm_blob blob;
 	struct keyd_pubkey pk;
+	TPM2B_NAME name;     /* the key's Name, for cpHash */
 	bool saved;          /* context holds a saved context of the loaded blob */
 	TPMS_CONTEXT context; /* not secret: the TPM encrypts and MACs it (Part 1, 30.3) */
 };
@@ -1208,6 +1342,8 @@ int keyd_tpm_held_key_new(const struct keyd_tpm_blob *b, keyd_tpm_held_key **ret
 		return -ENOMEM;
 	h->blob = *b;
 	r = keyd_tpm_key_public(b, &h->pk);
+	if (r == 0)
+		r = blob_name_compute(b, &h->name);
 	if (r < 0) {
 		keyd_tpm_held_key_free(h);
 		return r;
@@ -1265,13 +1401,52 @@ int keyd_tpm_key_hold(keyd_tpm *t, keyd_tpm_held_key *h)
 
 static void sign_session_drop(keyd_tpm *t)
 {
-	if (t->sign_session == ESYS_TR_NONE)
-		return;
-	/* After a TPM reset the session is gone and the flush fails: then only
-	 * ESYS's record is left to close. */
-	if (TPM_CMD(t, Esys_FlushContext(t->esys, t->sign_session)) != TSS2_RC_SUCCESS)
-		(void)Esys_TR_Close(t->esys, &t->sign_session);
-	t->sign_session = ESYS_TR_NONE;
+	/* After a TPM reset the session is gone and the flush fails: no matter. */
+	tpm_session_flush(t->tcti, &t->sign_session, &t->commands);
+}
+
+/* TPM2_Sign of the loaded key obj in the kept session: the digest goes in encrypted
+ * (decrypt attribute: the first command parameter), the session's HMAC authorises
+ * the key's empty auth and authenticates the response. The signature is not a
+ * TPM2B, so the response is not encrypted; it is public anyway. */
+static TSS2_RC sign_in_session(keyd_tpm *t, ESYS_TR obj, const TPM2B_NAME *name,
+			       const TPMT_SIG_SCHEME *scheme, const TPM2B_DIGEST *dig,
+			       TPMT_SIGNATURE *ret)
+{
+	const TPMT_TK_HASHCHECK validation = {
+		.tag = TPM2_ST_HASHCHECK,
+		.hierarchy = TPM2_RH_NULL,
+	};
+	uint8_t params[sizeof(*dig) + sizeof(*scheme) + sizeof(validation)];
+	uint8_t rsp[sizeof(TPMT_SIGNATURE) + 16];
+	struct tpm_session_cmd c = {
+		.cc = TPM2_CC_Sign,
+		.params = params,
+		.attrs = TPMA_SESSION_DECRYPT | TPMA_SESSION_CONTINUESESSION,
+	};
+	size_t off = 0, len = 0;
+	TSS2_RC rc;
+
+	rc = Esys_TR_GetTpmHandle(t->esys, obj, &c.handle);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_MU_TPM2B_DIGEST_Marshal(dig, params, sizeof(params), &off);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_MU_TPMT_SIG_SCHEME_Marshal(scheme, params, sizeof(params), &off);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_MU_TPMT_TK_HASHCHECK_Marshal(&validation, params, sizeof(params), &off);
+	if (rc != TSS2_RC_SUCCESS)
+		return rc;
+	c.name = name;
+	c.params_len = off;
+	rc = tpm_session_run(t->tcti, &t->sign_session, &c, rsp, sizeof(rsp), &len,
+			     &t->commands);
+	if (rc != TSS2_RC_SUCCESS)
+		return rc;
+	off = 0;
+	rc = Tss2_MU_TPMT_SIGNATURE_Unmarshal(rsp, len, &off, ret);
+	if (rc == TSS2_RC_SUCCESS && off != len)
+		rc = TSS2_ESYS_RC_MALFORMED_RESPONSE;
+	return rc;
 }
 
 /* One attempt: ContextLoad, (StartAuthSession when none is kept), Sign,
@@ -1283,11 +1458,7 @@ static int sign_held_once(keyd_tpm *t, keyd_tpm_held_key *h, ESYS_TR srk,
 			  uint8_t **ret_sig, size_t *ret_sig_len, bool *ret_retry)
 {
 	_cleanup_tr_ struct tpm_tr obj = { t, ESYS_TR_NONE };
-	_cleanup_esys_ TPMT_SIGNATURE *sig = NULL;
-	TPMT_TK_HASHCHECK validation = {
-		.tag = TPM2_ST_HASHCHECK,
-		.hierarchy = TPM2_RH_NULL,
-	};
+	TPMT_SIGNATURE sig = {};
 	TSS2_RC rc;
 	int r;
 
@@ -1297,6 +1468,10 @@ static int sign_held_once(keyd_tpm *t, keyd_tpm_held_key *h, ESYS_TR srk,
 		if (r < 0)
 			return r;
 	}
+	/* Loaded per signature and flushed after it (no transient object outlives the
+	 * call): on a TPM without a resource manager a key left loaded takes one of
+	 * its few object slots from every other TPM user, and with /dev/tpmrm0 the
+	 * kernel would save and reload it around each command anyway. */
 	rc = TPM_CMD(t, Esys_ContextLoad(t->esys, &h->context, &obj.tr));
 	if (rc != TSS2_RC_SUCCESS) {
 		obj.tr = ESYS_TR_NONE;
@@ -1307,22 +1482,13 @@ static int sign_held_once(keyd_tpm *t, keyd_tpm_held_key *h, ESYS_TR srk,
 		*ret_retry = r != -ENODEV;
 		return r;
 	}
-	if (t->sign_session == ESYS_TR_NONE) {
-		struct tpm_tr s = { t, ESYS_TR_NONE };
-
-		/* Kept (continueSession): not scope-bound on purpose. */
-		r = session_start(t, srk, TPM2_SE_HMAC,
-				  TPMA_SESSION_DECRYPT | TPMA_SESSION_CONTINUESESSION, &s);
-		if (r < 0) {
-			tpm_tr_flush(&s);
+	if (t->sign_session.handle == 0) {
+		/* Kept (continueSession) until close or a failure. */
+		r = fast_session_start(t, srk, &t->sign_session);
+		if (r < 0)
 			return r;
-		}
-		t->sign_session = s.tr;
 	}
-	/* As keyd_tpm_sign(): the digest goes in encrypted, the session's HMAC
-	 * authorises the key's empty auth and authenticates the response. */
-	rc = TPM_CMD(t, Esys_Sign(t->esys, obj.tr, t->sign_session, ESYS_TR_NONE, ESYS_TR_NONE,
-				  dig, scheme, &validation, &sig));
+	rc = sign_in_session(t, obj.tr, &h->name, scheme, dig, &sig);
 	if (rc != TSS2_RC_SUCCESS) {
 		sign_session_drop(t);
 		r = tpm_fail_rc(t, rc, "cannot sign with the key");
@@ -1330,7 +1496,7 @@ static int sign_held_once(keyd_tpm *t, keyd_tpm_held_key *h, ESYS_TR srk,
 		*ret_retry = r != -EOPNOTSUPP && r != -ENODEV && r != -EBUSY;
 		return r;
 	}
-	return signature_out(t, sig, ret_sig, ret_sig_len);
+	return signature_out(t, &sig, ret_sig, ret_sig_len);
 }
 
 int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme scheme,
@@ -1736,14 +1902,14 @@ void keyd_tpm_unseal_batch_end(keyd_tpm *t)
 	if (!t)
 		return;
 	if (t->esys) {
-		unseal_session_drop(t, &t->unseal_hmac);
+		tpm_session_flush(t->tcti, &t->unseal_hmac, &t->commands);
 		unseal_session_drop(t, &t->unseal_policy);
 	}
 	t->unseal_batch = false;
 }
 
 /* Copy what Unseal returned into ret and wipe it. */
-static int unsealed_take(keyd_tpm *t, TPM2B_SENSITIVE_DATA *out, struct keyd_secret *ret)
+static int unsealed_copy(keyd_tpm *t, TPM2B_SENSITIVE_DATA *out, struct keyd_secret *ret)
 {
 	int r = 0;
 
@@ -1756,7 +1922,103 @@ static int unsealed_take(keyd_tpm *t, TPM2B_SENSITIVE_DATA *out, struct keyd_sec
 		ret->len = out->size;
 	}
 	explicit_bzero(out, sizeof(*out));
+	return r;
+}
+
+/* As unsealed_copy() for what ESYS returned, which is freed too. */
+static int unsealed_take(keyd_tpm *t, TPM2B_SENSITIVE_DATA *out, struct keyd_secret *ret)
+{
+	int r = unsealed_copy(t, out, ret);
+
 	Esys_Free(out);
+	return r;
+}
+
+/* An object without a policy: Load, then Unseal in the HMAC session *s of
+ * tpm-session.c (started if it has no handle), the secret coming back encrypted
+ * (encrypt attribute) and the response authenticated by the session's HMAC, then
+ * FlushContext; all three sent by tpm-session.c for an object under the SRK, so
+ * ESYS's crypto is not involved at all. keep: continueSession (a batch's kept
+ * session); else the TPM ends the session with the Unseal. After a failure *s is
+ * flushed. */
+static int unseal_hmac(keyd_tpm *t, const struct keyd_tpm_blob *sealed, ESYS_TR srk,
+		       struct tpm_session *s, bool keep, struct keyd_secret *ret)
+{
+	_cleanup_tr_ struct tpm_tr obj = { t, ESYS_TR_NONE };
+	TPM2B_SENSITIVE_DATA out = {};
+	TPM2B_NAME name;
+	TPM2_HANDLE loaded = 0;
+	bool used = false;
+	uint8_t rsp[sizeof(out) + 16];
+	struct tpm_session_cmd c = {
+		.cc = TPM2_CC_Unseal,
+		.attrs = TPMA_SESSION_ENCRYPT | (keep ? TPMA_SESSION_CONTINUESESSION : 0),
+	};
+	size_t len = 0, off = 0;
+	TSS2_RC rc;
+	int r;
+
+	if (s->handle == 0) {
+		r = fast_session_start(t, srk, s);
+		if (r < 0)
+			return r;
+	}
+	r = blob_name(t, sealed, &name);
+	if (r < 0)
+		goto fail;
+	if (sealed->parent == KEYD_TPM_SRK_HANDLE) {
+		/* Load without ESYS too (it would hash the public area through its
+		 * backend): a password session for the SRK's empty auth, as object_load. */
+		TPM2B_PUBLIC pub;
+		TPM2B_PRIVATE priv;
+		ESYS_TR srk_checked;
+
+		r = blob_unmarshal(t, sealed, &pub, &priv);
+		if (r < 0)
+			goto fail;
+		r = srk_get(t, &srk_checked);
+		if (r < 0)
+			goto fail;
+		rc = tpm_session_load(t->tcti, KEYD_TPM_SRK_HANDLE, sealed->priv, sealed->priv_len,
+				      sealed->pub, sealed->pub_len, &loaded, &t->commands);
+		if (rc != TSS2_RC_SUCCESS) {
+			r = tpm_fail_rc(t, rc, "cannot load the object under the SRK");
+			goto fail;
+		}
+		c.handle = loaded;
+	} else {
+		r = object_load(t, sealed, &obj, NULL);
+		if (r < 0)
+			goto fail;
+		rc = Esys_TR_GetTpmHandle(t->esys, obj.tr, &c.handle);
+		if (rc != TSS2_RC_SUCCESS) {
+			r = tpm_fail_rc(t, rc, "cannot unseal the secret");
+			goto fail;
+		}
+	}
+	c.name = &name;
+	used = true;
+	rc = tpm_session_run(t->tcti, s, &c, rsp, sizeof(rsp), &len, &t->commands);
+	/* No transient object outlives the call. */
+	tpm_session_flush_handle(t->tcti, loaded, &t->commands);
+	if (rc == TSS2_RC_SUCCESS) {
+		rc = Tss2_MU_TPM2B_SENSITIVE_DATA_Unmarshal(rsp, len, &off, &out);
+		if (rc == TSS2_RC_SUCCESS && off != len)
+			rc = TSS2_ESYS_RC_MALFORMED_RESPONSE;
+	}
+	explicit_bzero(rsp, sizeof(rsp));
+	if (rc != TSS2_RC_SUCCESS) {
+		explicit_bzero(&out, sizeof(out));
+		r = tpm_fail_rc(t, rc, "cannot unseal the secret");
+		goto fail;
+	}
+	return unsealed_copy(t, &out, ret);
+fail:
+	/* After a failed Unseal the session's state is not worth trusting; a single-use
+	 * session that was never used is not left behind either. A kept session that
+	 * did not take part (a damaged blob, a refused Load) serves the next object. */
+	if (used || !keep)
+		tpm_session_flush(t->tcti, s, &t->commands);
 	return r;
 }
 
@@ -1768,12 +2030,14 @@ static int unseal_kept(keyd_tpm *t, const struct keyd_tpm_blob *sealed,
 		       struct keyd_secret *ret, uint32_t *ret_changed_mask)
 {
 	bool use_policy = policy->mask || policy->pin;
-	ESYS_TR *kept = use_policy ? &t->unseal_policy : &t->unseal_hmac;
+	ESYS_TR *kept = &t->unseal_policy;
 	TPM2B_DIGEST pd = { .size = 32 };
 	TPML_PCR_SELECTION sel = {};
 	TSS2_RC rc = TSS2_RC_SUCCESS;
 	int r;
 
+	if (!use_policy)
+		return unseal_hmac(t, sealed, srk, &t->unseal_hmac, true, ret);
 	if (policy->mask) {
 		pcr_selection(hash_to_tpm(policy->bank), policy->mask, &sel);
 		r = pcr_digest(policy, pd.buffer);
@@ -1887,6 +2151,13 @@ int keyd_tpm_unseal(keyd_tpm *t, const struct keyd_tpm_blob *sealed,
 		return r;
 	if (t->unseal_batch)
 		return unseal_kept(t, sealed, policy, &auth, srk, ret, ret_changed_mask);
+	if (!policy->mask && !policy->pin) {
+		/* No policy: a single-use session of tpm-session.c, which the TPM ends
+		 * with the Unseal. StartAuthSession, Load, Unseal, FlushContext. */
+		struct tpm_session one = {};
+
+		return unseal_hmac(t, sealed, srk, &one, false, ret);
+	}
 	/* Refuse early, with the PCRs named, before Unseal is ever sent. */
 	r = keyd_tpm_policy_check(t, policy, ret_changed_mask);
 	if (r < 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The TPM 2.0 core. tpm.c is the only file that includes tss2 headers.
+ * The TPM 2.0 core. tpm.c (with tpm-session.c, its sessions computed by keyd) is
+ * the only file that includes tss2 headers.
  *
  * Objects cross this interface as marshalled TPM2B_PUBLIC / TPM2B_PRIVATE byte
  * strings (each including its 2-byte size prefix), exactly the bytes a
@@ -121,8 +122,9 @@ int keyd_tpm_sign(keyd_tpm *t, const struct keyd_tpm_blob *key, enum keyd_sig_sc
  * which keyd_tpm_sign_held() loads the blob again by itself. Holds no secret
  * (the TPM encrypts the context). */
 typedef struct keyd_tpm_held_key keyd_tpm_held_key;
-/* Copy b and decode its public part (no TPM command): -EOPNOTSUPP as
- * keyd_tpm_key_public(). Free with keyd_tpm_held_key_free(). */
+/* Copy b, decode its public part and compute its Name (no TPM command):
+ * -EOPNOTSUPP as keyd_tpm_key_public() or for a name algorithm other than SHA-256.
+ * Free with keyd_tpm_held_key_free(). */
 int keyd_tpm_held_key_new(const struct keyd_tpm_blob *b, keyd_tpm_held_key **ret);
 keyd_tpm_held_key *keyd_tpm_held_key_free(keyd_tpm_held_key *h); /* accepts NULL */
 /* Whether h was made from exactly the blob b (to notice a re-enrolled key). */
@@ -134,8 +136,11 @@ int keyd_tpm_key_hold(keyd_tpm *t, keyd_tpm_held_key *h);
 /* As keyd_tpm_sign() for a held key. The salted HMAC session that authorises
  * the Sign is kept on t (continueSession) for the next signature: the one
  * exception to "no session left when a function returns"; keyd_tpm_close()
- * flushes it. A saved context or session the TPM no longer accepts (TPM reset)
- * is replaced and the signature retried once. Steady state: 3 TPM commands. */
+ * flushes it. keyd computes that session's HMACs, salt and parameter encryption
+ * itself (tpm-session.h), not ESYS, whose crypto costs milliseconds per command.
+ * A saved context or session the TPM no longer accepts (TPM reset) is replaced
+ * and the signature retried once. Steady state: 3 TPM commands (ContextLoad,
+ * Sign, FlushContext: the key is not left loaded). */
 int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme scheme,
 		       enum keyd_hash_alg hash, const uint8_t *digest, size_t digest_len,
 		       uint8_t **ret_sig, size_t *ret_sig_len);

@@ -27,7 +27,10 @@
  * see it either before or after a pass, never half-built. A reload builds the
  * new config, policy and keyring generations completely, then swaps the
  * pointers and frees the old ones; any failure before the swap keeps the old
- * state (and the kernel keeps the old generations, see provision.h).
+ * state (and the kernel keeps the old generations, see provision.h). Inside a
+ * pass, a CA set's asymmetric keys are added by this thread and one short-lived
+ * helper that only calls add_key (the kernel's certificate parsing is most of a
+ * pass) and is joined before the pass goes on; it inherits the blocked signals.
  */
 #define _GNU_SOURCE /* accept4, strsignal */
 #include <errno.h>

@@ -144,12 +144,57 @@ static void test_random(void **state)
 	assert_int_equal(keyd_crypto_random(NULL, 0), 0);
 }
 
+/* NIST SP 800-38A F.3.13/F.3.14, CFB128-AES128, the first two blocks; in place. */
+static void test_aes128_cfb(void **state)
+{
+	uint8_t key[16], iv[16], buf[32], pt[32], ct[32];
+	size_t n;
+
+	(void)state;
+	hex("2b7e151628aed2a6abf7158809cf4f3c", key, sizeof(key), &n);
+	hex("000102030405060708090a0b0c0d0e0f", iv, sizeof(iv), &n);
+	hex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51", pt, sizeof(pt),
+	    &n);
+	hex("3b3fd92eb72dad20333449f8e83cfb4ac8a64537a0b3a93fcde3cdad9f1ce58b", ct, sizeof(ct),
+	    &n);
+	memcpy(buf, pt, sizeof(buf));
+	assert_int_equal(keyd_crypto_aes128_cfb(true, key, iv, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, ct, sizeof(ct));
+	assert_int_equal(keyd_crypto_aes128_cfb(false, key, iv, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, pt, sizeof(pt));
+	/* CFB is a stream mode: a partial block is fine. */
+	memcpy(buf, pt, sizeof(buf));
+	assert_int_equal(keyd_crypto_aes128_cfb(true, key, iv, buf, 5), 0);
+	assert_memory_equal(buf, ct, 5);
+}
+
+/* With the generator G as the peer's point, Z = x(d_e G) is the ephemeral public
+ * key's x: a check that needs no second party. A point off the curve is refused. */
+static void test_ecdh_p256(void **state)
+{
+	uint8_t gx[32], gy[32], x[32], y[32], z[32], x2[32];
+	size_t n;
+
+	(void)state;
+	hex("6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296", gx, sizeof(gx),
+	    &n);
+	hex("4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5", gy, sizeof(gy),
+	    &n);
+	assert_int_equal(keyd_crypto_ecdh_p256(gx, gy, x, y, z), 0);
+	assert_memory_equal(z, x, sizeof(z));
+	assert_int_equal(keyd_crypto_ecdh_p256(gx, gy, x2, y, z), 0);
+	assert_memory_not_equal(x, x2, sizeof(x)); /* a fresh ephemeral key each time */
+	gy[31] ^= 1;
+	assert_int_equal(keyd_crypto_ecdh_p256(gx, gy, x, y, z), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hkdf_rfc5869), cmocka_unit_test(test_hkdf_bounds),
 		cmocka_unit_test(test_hmac_rfc4231), cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_crc32),        cmocka_unit_test(test_random),
+		cmocka_unit_test(test_aes128_cfb),   cmocka_unit_test(test_ecdh_p256),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
