@@ -453,6 +453,55 @@ int keyd_keyring_read(keyd_serial_t key, size_t max, struct keyd_secret *ret)
 	return -EAGAIN;
 }
 
+/* ---- keys the kernel signs with ---------------------------------------------------------- */
+
+int keyd_keyring_pkey_query(keyd_serial_t key, const char *info, struct keyd_keyring_pkey *ret)
+{
+	struct keyctl_pkey_query q;
+	long r;
+
+	if (!ret)
+		return -EINVAL;
+	memset(&q, 0, sizeof(q));
+	r = keyctl_pkey_query(key, info ? info : "", &q);
+	if (r < 0)
+		return neg_errno(r);
+	*ret = (struct keyd_keyring_pkey){
+		.key_bits = q.key_size,
+		.can_sign = q.supported_ops & KEYCTL_SUPPORTS_SIGN,
+		.max_data = q.max_data_size,
+		.max_sig = q.max_sig_size,
+	};
+	return 0;
+}
+
+int keyd_keyring_pkey_sign(keyd_serial_t key, const char *info, const void *data, size_t len,
+			   void *sig, size_t size, size_t *ret_len)
+{
+	struct keyd_keyring_pkey q;
+	long r;
+	int e;
+
+	if (!info || !data || len == 0 || !sig || size == 0 || !ret_len)
+		return -EINVAL;
+	/* The kernel refuses an output buffer larger than the key's max_sig_size
+	 * (EINVAL, security/keys/keyctl_pkey.c), so ask for that size first. */
+	e = keyd_keyring_pkey_query(key, info, &q);
+	if (e < 0)
+		return e;
+	if (!q.can_sign)
+		return -EOPNOTSUPP;
+	if (q.max_sig == 0 || q.max_sig > size)
+		return -EMSGSIZE;
+	r = keyctl_pkey_sign(key, info, data, len, sig, q.max_sig);
+	if (r < 0)
+		return neg_errno(r);
+	if ((size_t)r > q.max_sig)
+		return -EMSGSIZE;
+	*ret_len = (size_t)r;
+	return 0;
+}
+
 int keyd_keyring_list(keyd_serial_t ring, size_t max, keyd_serial_t **ret, size_t *ret_count)
 {
 	_cleanup_secret_ struct keyd_secret raw = {};

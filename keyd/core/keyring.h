@@ -181,6 +181,28 @@ int keyd_keyring_read(keyd_serial_t key, size_t max, struct keyd_secret *ret);
  * most KEYD_KEYRING_LIST_MAX), else -EFBIG. The caller frees *ret. */
 int keyd_keyring_list(keyd_serial_t ring, size_t max, keyd_serial_t **ret, size_t *ret_count);
 
+/* ---- keys the kernel signs with (KEYCTL_PKEY_*, Linux 4.20+) ------------------------ */
+
+/* What KEYCTL_PKEY_QUERY says about an asymmetric key for the operation info
+ * ("enc=x962 hash=sha256", see kernel-key.h; NULL or "" for the key's default). */
+struct keyd_keyring_pkey {
+	unsigned key_bits;  /* key size in bits */
+	bool can_sign;      /* KEYCTL_SUPPORTS_SIGN */
+	size_t max_data;    /* largest input to sign (a digest) */
+	size_t max_sig;     /* largest signature */
+};
+/* -EOPNOTSUPP when the key's type or subtype has no such operation (a user key, an
+ * X.509 certificate's public key for sign). */
+int keyd_keyring_pkey_query(keyd_serial_t key, const char *info, struct keyd_keyring_pkey *ret);
+/* KEYCTL_PKEY_SIGN: sign data (a digest, for the TPM2 subtype) as info says, into
+ * sig (size bytes); *ret_len is the signature's length. The key needs search
+ * permission for the caller (possessed or granted to its uid). Two syscalls: the
+ * kernel wants the output length to be at most the key's max_sig_size, which a
+ * KEYCTL_PKEY_QUERY with the same info gives. -EMSGSIZE when sig is smaller than
+ * that, -EOPNOTSUPP when the key cannot sign. */
+int keyd_keyring_pkey_sign(keyd_serial_t key, const char *info, const void *data, size_t len,
+			   void *sig, size_t size, size_t *ret_len);
+
 /* ---- per-uid keyrings --------------------------------------------------------------- */
 
 /* The persistent keyring of uid (KEYCTL_GET_PERSISTENT; (uid_t)-1 = the caller),

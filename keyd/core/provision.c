@@ -32,11 +32,16 @@
  * failure that is not about one entry (no TPM, SRK mismatch, lockout, I/O) stops
  * the rings that need the TPM: they keep their previous generation.
  *
+ * CPU: most of a pass is the kernel parsing CA certificates and checking their
+ * self-signatures inside add_key; a CA set's asymmetric keys are added by two
+ * threads (asym_add_all), joined before the set's other keys are added.
+ *
  * Nothing here logs above debug: problems and warnings are lines in the state,
  * which the program logs.
  */
 #define _GNU_SOURCE /* asprintf */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,8 +49,10 @@
 
 #include "ca-set.h"
 #include "crypto.h"
+#include "kernel-key.h"
 #include "key-entry.h"
 #include "keyring.h"
+#include "log.h"
 #include "macro.h"
 #include "parse.h"
 #include "provision.h"
@@ -680,9 +687,19 @@ static void fingerprint16(const struct keyd_cert_der *c, char out[17])
 	out[16] = '\0';
 }
 
-/* One certificate as asymmetric and/or user. user_desc names the user copy. */
+/* The outcome of one asymmetric add_key (add_cert, asym_add_range). */
+struct asym_result {
+	int r;
+	keyd_serial_t key;
+	bool displaced; /* added, but no longer in the ring (asym_add_all) */
+	char reason[160];
+};
+
+/* One certificate as asymmetric and/or user. user_desc names the user copy. pre, when
+ * not NULL, is the outcome of the asymmetric add_key already made (fill_ca_set). */
 static void add_cert(struct fill *f, const struct keyd_cert_der *c, unsigned as,
-		     const char *user_desc, const char *entry, const char *source)
+		     const char *user_desc, const char *entry, const char *source,
+		     const struct asym_result *pre)
 {
 	struct pass *p = f->p;
 	keyd_serial_t key;
@@ -691,8 +708,21 @@ static void add_cert(struct fill *f, const struct keyd_cert_der *c, unsigned as,
 	if (as & KEYD_POLICY_AS_ASYMMETRIC) {
 		char reason[160] = "";
 
-		r = keyd_keyring_add_asymmetric(f->target, NULL, c->der, c->len, &key, reason,
-						sizeof(reason));
+		if (pre && pre->displaced) {
+			/* Displaced by another certificate of the set with the same kernel
+			 * description (subject and key identifier: the same CA key,
+			 * re-issued), which the ring holds instead. */
+			log_debug("%s: displaced in %s by a certificate of the same subject "
+				  "and key", entry, f->ring_entry);
+			goto user;
+		}
+		if (pre) {
+			r = pre->r;
+			key = pre->key;
+			snprintf(reason, sizeof(reason), "%s", pre->reason);
+		} else
+			r = keyd_keyring_add_asymmetric(f->target, NULL, c->der, c->len, &key,
+							reason, sizeof(reason));
 		if (r >= 0)
 			r = set_key_attrs(f->ring, key);
 		if (r >= 0) {
@@ -709,6 +739,7 @@ static void add_cert(struct fill *f, const struct keyd_cert_der *c, unsigned as,
 				as & KEYD_POLICY_AS_USER ? "; the readable DER copy is still added"
 							 : "");
 	}
+user:
 	if (as & KEYD_POLICY_AS_USER) {
 		r = keyd_keyring_add_user(f->target, user_desc, c->der, c->len, &key);
 		if (r >= 0)
@@ -722,10 +753,89 @@ static void add_cert(struct fill *f, const struct keyd_cert_der *c, unsigned as,
 	}
 }
 
+/* The asymmetric add_keys of certificates [from, to) of a set, into ring. */
+struct asym_range {
+	keyd_serial_t ring;
+	const struct keyd_cert_der *certs;
+	size_t from, to;
+	struct asym_result *res;
+};
+
+static void *asym_add_range(void *arg)
+{
+	struct asym_range *a = arg;
+
+	for (size_t i = a->from; i < a->to; i++) {
+		struct asym_result *x = &a->res[i];
+
+		x->r = keyd_keyring_add_asymmetric(a->ring, NULL, a->certs[i].der, a->certs[i].len,
+						   &x->key, x->reason, sizeof(x->reason));
+	}
+	return NULL;
+}
+
+static int serial_cmp(const void *a, const void *b)
+{
+	keyd_serial_t x = *(const keyd_serial_t *)a, y = *(const keyd_serial_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Two certificates with the same kernel description (the same subject and key
+ * identifier) in a set: the later add_key displaces the earlier key from the ring.
+ * Which one stays depends on the threads' timing, so what is in the ring decides:
+ * an added key no longer in it is marked displaced (not listed, no problem). */
+static void mark_displaced(keyd_serial_t ring, struct asym_result *res, size_t n)
+{
+	_cleanup_free_ keyd_serial_t *in = NULL;
+	size_t count = 0;
+
+	if (keyd_keyring_list(ring, KEYD_KEYRING_LIST_MAX, &in, &count) < 0)
+		return; /* then a displaced key fails as it would one by one */
+	qsort(in, count, sizeof(*in), serial_cmp);
+	for (size_t i = 0; i < n; i++)
+		res[i].displaced = res[i].r >= 0 &&
+				   !bsearch(&res[i].key, in, count, sizeof(*in), serial_cmp);
+}
+
+/* A set's asymmetric keys, added by two threads: the kernel parses each certificate
+ * and checks a self-signed one's signature (RSA: most of the cost of a CA bundle) in
+ * add_key before it takes the ring's lock, so the two halves go in in parallel. The
+ * results are taken in the set's order afterwards (add_cert), so the outcome, the
+ * problems and their order are those of adding one by one. NULL (nothing added) for a
+ * small set, or when no thread can be made: add_cert adds them itself then. The thread
+ * is joined before this returns; the daemon's event loop stays single-threaded. */
+#define ASYM_PARALLEL_MIN 16
+static struct asym_result *asym_add_all(keyd_serial_t ring, const struct keyd_cert_der *certs,
+					size_t n)
+{
+	struct asym_result *res;
+	struct asym_range lo, hi;
+	pthread_t th;
+
+	if (n < ASYM_PARALLEL_MIN || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return NULL;
+	res = calloc(n, sizeof(*res));
+	if (!res)
+		return NULL;
+	lo = (struct asym_range){ ring, certs, 0, n / 2, res };
+	hi = (struct asym_range){ ring, certs, n / 2, n, res };
+	if (pthread_create(&th, NULL, asym_add_range, &hi) != 0) {
+		free(res);
+		return NULL;
+	}
+	asym_add_range(&lo);
+	(void)pthread_join(th, NULL);
+	mark_displaced(ring, res, n);
+	return res;
+}
+
 static void fill_ca_set(struct fill *f, const struct keyd_policy_item *it)
 {
 	struct keyd_cert_der *certs = NULL;
+	_cleanup_free_ struct asym_result *pre = NULL;
 	char reason[512] = "", entry[128], source[96];
+	unsigned as = it->as ?: KEYD_POLICY_AS_ASYMMETRIC | KEYD_POLICY_AS_USER;
 	size_t n = 0;
 	int r;
 
@@ -742,6 +852,8 @@ static void fill_ca_set(struct fill *f, const struct keyd_policy_item *it)
 			keyd_store_root(f->p->store), reason);
 		return;
 	}
+	if (as & KEYD_POLICY_AS_ASYMMETRIC)
+		pre = asym_add_all(f->target, certs, n);
 	for (size_t i = 0; i < n; i++) {
 		char fpr[17], desc[128], centry[192];
 
@@ -749,8 +861,7 @@ static void fill_ca_set(struct fill *f, const struct keyd_policy_item *it)
 		snprintf(desc, sizeof(desc), "keyd:ca:%s:%s", it->name, fpr);
 		snprintf(centry, sizeof(centry), "ca-set '%s' certificate %zu (%s)", it->name,
 			 i + 1, fpr);
-		add_cert(f, &certs[i], it->as ?: KEYD_POLICY_AS_ASYMMETRIC | KEYD_POLICY_AS_USER,
-			 desc, centry, source);
+		add_cert(f, &certs[i], as, desc, centry, source, pre ? &pre[i] : NULL);
 	}
 	keyd_cert_bundle_free(certs, n);
 }
@@ -778,14 +889,47 @@ static void fill_cert(struct fill *f, const struct keyd_policy_item *it)
 		return;
 	}
 	snprintf(desc, sizeof(desc), "keyd:cert:%s", it->name);
-	add_cert(f, &leaf, it->as ?: KEYD_POLICY_AS_USER, desc, entry, source);
+	add_cert(f, &leaf, it->as ?: KEYD_POLICY_AS_USER, desc, entry, source, NULL);
 	/* The chain only as readable copies: the kernel needs no intermediates. */
 	for (size_t i = 0; i < n_chain; i++) {
 		snprintf(desc, sizeof(desc), "keyd:chain:%s:%zu", it->name, i + 1);
-		add_cert(f, &chain[i], KEYD_POLICY_AS_USER, desc, entry, source);
+		add_cert(f, &chain[i], KEYD_POLICY_AS_USER, desc, entry, source, NULL);
 	}
 	free(leaf.der);
 	keyd_cert_bundle_free(chain, n_chain);
+}
+
+/* "as tpm2": the key itself, as an asymmetric key of the kernel's TPM2 subtype
+ * (kernel-patches/0004). The payload is the TSS2 PRIVATE KEY in DER - the private
+ * part wrapped by the SRK, which only the TPM can use - so nothing secret crosses.
+ * A kernel without the subtype refuses it (EBADMSG): that is reported, never
+ * replaced by a reference behind the policy's back. */
+static void fill_key_tpm2(struct fill *f, const struct keyd_tss2key *k, const char *entry,
+			  const char *source, const char *desc)
+{
+	_cleanup_free_ uint8_t *der = NULL;
+	size_t der_len = 0;
+	keyd_serial_t key;
+	int r;
+
+	r = keyd_tss2key_to_der(k, &der, &der_len);
+	if (r < 0) {
+		problem(f->p, entry, r, "%s/%s cannot be encoded for the kernel: %s",
+			keyd_store_root(f->p->store), source, strerror(-r));
+		return;
+	}
+	r = keyd_keyring_add("asymmetric", desc, der, der_len, f->target, &key);
+	if (r >= 0) {
+		r = set_key_attrs(f->ring, key);
+		if (r < 0)
+			(void)keyd_keyring_unlink(key, f->target);
+	}
+	if (r < 0) {
+		problem(f->p, entry, r, "cannot add it to %s as a kernel TPM2 key ('as tpm2'): %s",
+			f->ring_entry, keyd_kernel_key_add_error_reason(r));
+		return;
+	}
+	(void)ring_add_key(f->out, key, "asymmetric", desc, source);
 }
 
 static void fill_key(struct fill *f, const struct keyd_policy_item *it)
@@ -799,7 +943,6 @@ static void fill_key(struct fill *f, const struct keyd_policy_item *it)
 	snprintf(entry, sizeof(entry), "key '%s'", it->name);
 	snprintf(source, sizeof(source), "keys/%s", it->name);
 	r = keyd_key_entry_load(f->p->store, it->name, &k, &pk, reason, sizeof(reason));
-	explicit_bzero(&k, sizeof(k)); /* wrapped by the TPM, but no need to keep it */
 	if (r == -ENOENT) {
 		problem(f->p, entry, r,
 			"no TPM key '%s' in the store %s; create it with "
@@ -812,15 +955,15 @@ static void fill_key(struct fill *f, const struct keyd_policy_item *it)
 			keyd_store_root(f->p->store), reason);
 		return;
 	}
-	if (it->as & KEYD_POLICY_AS_TPM2) {
-		problem(f->p, entry, -EOPNOTSUPP, "'as tpm2' needs the kernel's TPM2 asymmetric "
-			"subtype from keyd's kernel patches, which this kernel does not have; use "
-			"'as ref'");
+	/* Both forms are described "keyd:key:<name>"; the types differ. */
+	snprintf(desc, sizeof(desc), "keyd:key:%s", it->name);
+	if (it->as & KEYD_POLICY_AS_TPM2)
+		fill_key_tpm2(f, &k, entry, source, desc);
+	explicit_bzero(&k, sizeof(k)); /* wrapped by the TPM, but no need to keep it */
+	if (it->as && !(it->as & KEYD_POLICY_AS_REF))
 		return;
-	}
 	/* The reference is what the OpenSSL provider and keyd-handshaked take: the
 	 * "keyd:<name>" URI. Never key material. */
-	snprintf(desc, sizeof(desc), "keyd:key:%s", it->name);
 	snprintf(ref, sizeof(ref), "keyd:%s", it->name);
 	r = keyd_keyring_add_user(f->target, desc, ref, strlen(ref), &key);
 	if (r >= 0)

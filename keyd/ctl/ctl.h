@@ -72,6 +72,8 @@ int ctl_read_pin(const char *prompt, char **ret);
 /* Verb groups. */
 int ctl_verb_tpm(struct ctl_ctx *c, int argc, char **argv);
 int ctl_verb_key(struct ctl_ctx *c, int argc, char **argv);
+/* key to-kernel (key-to-kernel.c). */
+int ctl_key_to_kernel(struct ctl_ctx *c, int argc, char **argv);
 int ctl_verb_csr(struct ctl_ctx *c, int argc, char **argv);
 int ctl_verb_psk(struct ctl_ctx *c, int argc, char **argv);
 int ctl_verb_ca(struct ctl_ctx *c, int argc, char **argv);

@@ -17,7 +17,7 @@ static const struct {
 	const char *summary;
 } verbs[] = {
 	{ "tpm", ctl_verb_tpm, "tpm info                      what the TPM offers; SRK state" },
-	{ "key", ctl_verb_key, "key create|import|list|show|export-pub|remove   TPM-resident keys" },
+	{ "key", ctl_verb_key, "key create|import|list|show|sign|to-kernel|...  TPM-resident keys" },
 	{ "csr", ctl_verb_csr, "csr NAME --subject S [--san X]...  a PKCS#10 request signed in the TPM" },
 	{ "psk", ctl_verb_psk, "psk add|import|list|show|remove|export   NVMe/TCP TLS PSKs, sealed" },
 	{ "ca", ctl_verb_ca, "ca add|list|remove            CA sets" },

@@ -36,7 +36,8 @@ static const char key_usage[] =
 	"       keyd-ctl key export-pub NAME [--out FILE]\n"
 	"       keyd-ctl key sign NAME --digest HEX|--in FILE [--hash sha256|sha384]\n"
 	"                         [--scheme ecdsa|rsa-pkcs1|rsa-pss] --out SIGFILE\n"
-	"       keyd-ctl key remove NAME\n";
+	"       keyd-ctl key remove NAME\n"
+	"       keyd-ctl key to-kernel NAME [--keyring RING] [--description TEXT]\n";
 
 static void txn_abortp(keyd_store_txn **t)
 {
@@ -828,7 +829,7 @@ int ctl_verb_key(struct ctl_ctx *c, int argc, char **argv)
 		{ "create", key_create },   { "import", key_import },
 		{ "list", key_list },       { "show", key_show },
 		{ "export-pub", key_export_pub }, { "remove", key_remove },
-		{ "sign", key_sign },
+		{ "sign", key_sign },       { "to-kernel", ctl_key_to_kernel },
 	};
 
 	if (argc < 2)
