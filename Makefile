@@ -331,11 +331,40 @@ $(BUILD)/tests/tls13-client: tests/lib/tls13-client.c $(call obj,$(TLS13_SRC))
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -MF $@.d $(LDFLAGS) -o $@ $< $(call obj,$(TLS13_SRC)) \
 		$$($(PKG_CONFIG) --libs libcrypto)
+# The hostile server of tests/vm/kernel-tls13-hostile.sh (broken flights for the kernel client).
+$(BUILD)/tests/tls13-hostile: CFLAGS += $(TLS13_INC)
+$(BUILD)/tests/tls13-hostile: tests/tls13/tls13-hostile.c $(call obj,$(TLS13_SRC))
+	$(E) "  TOOL    $@"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -MF $@.d $(LDFLAGS) -o $@ $< $(call obj,$(TLS13_SRC)) \
+		$$($(PKG_CONFIG) --libs libcrypto)
+build-all: $(BUILD)/tests/tls13-hostile
 $(call fuzz_obj,$(TLS13_SRC)) $(FUZZ_BUILD)/fuzz-tls13-server: FUZZ_CFLAGS += $(TLS13_INC)
 $(FUZZ_BUILD)/fuzz-tls13-server: tests/fuzz/fuzz-tls13-server.c $(call fuzz_obj,$(TLS13_SRC))
 	$(E) "  FUZZ    $@"
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -MF $@.d -o $@ $< \
 		$(call fuzz_obj,$(TLS13_SRC)) $$($(PKG_CONFIG) --libs libcrypto)
+# keyd-handshaked runs SHA-384 PSK handshakes on the core: the core's client, the server in
+# keyd/handshake/tls13-server.c, libcrypto through keyd/handshake/tls13-crypto.c (the tests
+# below use the OpenSSL test backend instead). docs/in-kernel-handshake.md.
+TLS13_CORE_SRC := $(filter-out %_kernel.c %_handshake.c,$(sort $(wildcard kernel-patches/tls13-psk/*.c)))
+TLS13_SERVER_SRC := keyd/handshake/tls13-server.c
+$(call obj,$(HS_SRC)): CFLAGS += -Ikernel-patches/tls13-psk
+$(BUILD)/keyd-handshaked: $(call obj,$(TLS13_CORE_SRC))
+HS_OBJ += $(call obj,$(TLS13_CORE_SRC))
+$(BUILD)/unit/test-tls13-server: CFLAGS += $(TLS13_INC) -Ikeyd/handshake
+$(BUILD)/unit/test-tls13-server: tests/unit/test-tls13-server.c $(call obj,$(TLS13_SERVER_SRC) $(TLS13_SRC))
+	$(E) "  TEST    $@"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -MF $@.d $(LDFLAGS) -o $@ $< $(call obj,$(TLS13_SERVER_SRC) $(TLS13_SRC)) \
+		$$($(PKG_CONFIG) --libs libcrypto cmocka)
+$(call fuzz_obj,$(TLS13_SERVER_SRC)) $(FUZZ_BUILD)/fuzz-tls13-clienthello: \
+	FUZZ_CFLAGS += $(TLS13_INC) -Ikeyd/handshake
+$(FUZZ_BUILD)/fuzz-tls13-clienthello: tests/fuzz/fuzz-tls13-clienthello.c \
+		$(call fuzz_obj,$(TLS13_SERVER_SRC) $(TLS13_SRC))
+	$(E) "  FUZZ    $@"
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -MF $@.d -o $@ $< \
+		$(call fuzz_obj,$(TLS13_SERVER_SRC) $(TLS13_SRC)) $$($(PKG_CONFIG) --libs libcrypto)
 
 # ---- keyd.so: the OpenSSL 3 provider (the only user of libcrypto's provider API) ----------
 # Loaded into programs that are not built with sanitizers, so its objects are

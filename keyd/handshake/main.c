@@ -583,6 +583,8 @@ out:
 
 struct hs_test {
 	const char *connect;
+	const char *listen; /* server role: accept one connection here */
+	keyd_serial_t psk_ring; /* server role: the keyring searched for the client's identity */
 	keyd_serial_t psk[KEYD_HS_PEERIDS_MAX];
 	size_t n_psk;
 	keyd_serial_t cert, key, ca;
@@ -592,7 +594,8 @@ struct hs_test {
 	bool x509;
 };
 
-static int tcp_connect(const char *spec)
+/* Connect to HOST:PORT, or with listen_once, accept one connection there. */
+static int tcp_connect(const char *spec, bool listen_once)
 {
 	char host[INET6_ADDRSTRLEN + 2];
 	const char *colon = strrchr(spec, ':');
@@ -622,9 +625,55 @@ static int tcp_connect(const char *spec)
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	if (listen_once) {
+		int one = 1, cfd;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		    bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1) < 0)
+			return -errno;
+		/* Tests wait for this line before they connect. */
+		printf("listening=%s\n", spec);
+		fflush(stdout);
+		cfd = accept(fd, NULL, NULL);
+		if (cfd < 0)
+			return -errno;
+		(void)fcntl(cfd, F_SETFD, FD_CLOEXEC);
+		return cfd;
+	}
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0)
 		return -errno;
 	return TAKE_FD(fd);
+}
+
+/* Test mode: application data through the session (kTLS or the software record layer). */
+static int hs_test_send(int fd, struct keyd_tls_result *res, const char *text)
+{
+	size_t len = strlen(text);
+
+	return res->ktls ? keyd_write_all(fd, text, len) : keyd_tls_soft_send(fd, res, text, len);
+}
+
+/* Read records until want bytes are in (the peer may split them); buf gets a NUL. */
+static int hs_test_recv(int fd, struct keyd_tls_result *res, char *buf, size_t size, size_t want)
+{
+	size_t got = 0;
+	int r = 0;
+
+	while (r >= 0 && got < want) {
+		size_t n = 0;
+
+		if (res->ktls) {
+			ssize_t k = read(fd, buf + got, size - 1 - got);
+
+			r = k < 0 ? -errno : k == 0 ? -ECONNRESET : 0;
+			n = k > 0 ? (size_t)k : 0;
+		} else {
+			r = keyd_tls_soft_recv(fd, res, buf + got, size - 1 - got, &n);
+		}
+		got += n;
+	}
+	buf[got] = '\0';
+	return r;
 }
 
 static int hs_test_run(const struct hs_test *t)
@@ -632,15 +681,14 @@ static int hs_test_run(const struct hs_test *t)
 	struct keyd_tls_params p = { 0 };
 	struct keyd_tls_result res;
 	_cleanup_close_ int fd = -1;
+	const char *addr = t->listen ? t->listen : t->connect;
 	char buf[4096];
-	size_t got = 0;
 	int r;
 
-	fd = tcp_connect(t->connect);
+	fd = tcp_connect(addr, t->listen != NULL);
 	if (fd < 0)
-		return log_error_errno(
-			fd, "cannot connect to '%s' (HOST:PORT with a numeric address): %m",
-			t->connect);
+		return log_error_errno(fd, "cannot %s '%s' (HOST:PORT with a numeric address): %m",
+				       t->listen ? "accept a connection on" : "connect to", addr);
 	p.fd = fd;
 	p.peername = t->peername;
 	p.timeout_ms = t->timeout_ms;
@@ -651,6 +699,11 @@ static int hs_test_run(const struct hs_test *t)
 		p.privkey = t->key;
 		p.trust_keyrings = &t->ca;
 		p.n_trust_keyrings = t->ca ? 1 : 0;
+	} else if (t->listen) {
+		p.server = true;
+		p.auth = KEYD_TLS_AUTH_PSK;
+		p.psk_keyrings = &t->psk_ring;
+		p.n_psk_keyrings = 1;
 	} else {
 		p.auth = KEYD_TLS_AUTH_PSK;
 		p.psk_serials = t->psk;
@@ -659,7 +712,7 @@ static int hs_test_run(const struct hs_test *t)
 	r = keyd_tls_handshake(&p, &res);
 	printf("status=%s\n", status_name(res.status));
 	if (r < 0) {
-		log_error("handshake with '%s' failed: %s (%s)", t->connect,
+		log_error("handshake %s '%s' failed: %s (%s)", t->listen ? "on" : "with", addr,
 			  status_name(res.status), res.reason);
 		keyd_tls_result_done(&res);
 		return r;
@@ -669,41 +722,27 @@ static int hs_test_run(const struct hs_test *t)
 		printf("identity=%s\n", res.identity);
 	if (res.peer_dn[0])
 		printf("peer=%s\n", res.peer_dn);
-	if (t->send) {
-		size_t len = strlen(t->send), want = t->expect ? strlen(t->expect) : 1;
-
-		r = res.ktls ? keyd_write_all(fd, t->send, len)
-			     : keyd_tls_soft_send(fd, &res, t->send, len);
-		/* Read records until the expected bytes are in (the peer may split them). */
-		while (r >= 0 && got < want) {
-			size_t n = 0;
-
-			if (res.ktls) {
-				ssize_t k = read(fd, buf + got, sizeof(buf) - 1 - got);
-
-				r = k < 0 ? -errno : k == 0 ? -ECONNRESET : 0;
-				n = k > 0 ? (size_t)k : 0;
-			} else {
-				r = keyd_tls_soft_recv(fd, &res, buf + got, sizeof(buf) - 1 - got,
-						       &n);
+	fflush(stdout);
+	/* A client speaks first and reads the answer; a server reads first, then answers. */
+	if (t->send && !t->listen)
+		r = hs_test_send(fd, &res, t->send);
+	if (r >= 0 && (t->expect || (t->send && !t->listen))) {
+		r = hs_test_recv(fd, &res, buf, sizeof(buf), t->expect ? strlen(t->expect) : 1);
+		if (r >= 0) {
+			printf("received=%s\n", buf);
+			fflush(stdout);
+			if (t->expect && !streq(buf, t->expect)) {
+				log_error("received '%s', expected '%s'", buf, t->expect);
+				r = -EBADMSG;
 			}
-			got += n;
-		}
-		buf[got] = '\0';
-		if (r < 0) {
-			log_error_errno(r, "data exchange after the handshake failed: %m");
-			keyd_tls_result_done(&res);
-			return r;
-		}
-		printf("received=%s\n", buf);
-		if (t->expect && !streq(buf, t->expect)) {
-			log_error("received '%s', expected '%s'", buf, t->expect);
-			keyd_tls_result_done(&res);
-			return -EBADMSG;
 		}
 	}
+	if (r >= 0 && t->send && t->listen)
+		r = hs_test_send(fd, &res, t->send);
+	if (r < 0 && r != -EBADMSG)
+		log_error_errno(r, "data exchange after the handshake failed: %m");
 	keyd_tls_result_done(&res);
-	return 0;
+	return r;
 }
 
 /* ---- main ------------------------------------------------------------------------------ */
@@ -730,6 +769,7 @@ static void help(void)
 	       "        --connect=ADDR:PORT --psk-serial=N |\n"
 	       "        --x509 --cert-serial=N --key-serial=N\n"
 	       "        --ca-keyring=N --peername=NAME --timeout=MS --send=TEXT --expect=TEXT\n"
+	       "        or, as a PSK server: --listen=ADDR:PORT --psk-keyring=N\n"
 	       "  -h, --help, --version\n");
 }
 
@@ -748,6 +788,8 @@ enum {
 	OPT_EXPECT,
 	OPT_VERSION,
 	OPT_LOCK_MEMORY,
+	OPT_LISTEN,
+	OPT_PSK_KEYRING,
 };
 
 int main(int argc, char **argv)
@@ -770,6 +812,8 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "send", required_argument, NULL, OPT_SEND },
 		{ "expect", required_argument, NULL, OPT_EXPECT },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "psk-keyring", required_argument, NULL, OPT_PSK_KEYRING },
 		{}
 	};
 	const char *config_path = HS_CONFIG_DEFAULT_PATH;
@@ -851,6 +895,13 @@ int main(int argc, char **argv)
 		case OPT_EXPECT:
 			t.expect = optarg;
 			break;
+		case OPT_LISTEN:
+			t.listen = optarg;
+			break;
+		case OPT_PSK_KEYRING:
+			if (parse_serial("--psk-keyring", optarg, &t.psk_ring) < 0)
+				return 2;
+			break;
 		default:
 			fprintf(stderr, "Try 'keyd-handshaked --help'.\n");
 			return 2;
@@ -868,10 +919,12 @@ int main(int argc, char **argv)
 	if (test_handshake) {
 		/* A command run by a person or a test: messages belong on stderr. */
 		keyd_log_open("keyd-handshaked", KEYD_LOG_STDERR);
-		if (!t.connect || (!t.x509 && t.n_psk == 0) || (t.x509 && t.n_psk > 0) ||
+		if ((t.listen && (t.connect || t.x509 || t.n_psk > 0 || !t.psk_ring)) ||
+		    (!t.listen && (!t.connect || (!t.x509 && t.n_psk == 0) ||
+				   (t.x509 && t.n_psk > 0) || t.psk_ring)) ||
 		    (t.send && strlen(t.send) > 4000)) {
-			log_error("--test-handshake needs --connect and either "
-				  "--psk-serial or --x509");
+			log_error("--test-handshake needs --connect and either --psk-serial or "
+				  "--x509, or --listen and --psk-keyring");
 			return 2;
 		}
 		return hs_test_run(&t) < 0 ? 1 : 0;

@@ -17,6 +17,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -24,14 +25,17 @@
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "fileio.h"
+#include "kernel-key.h"
 #include "keyd-gnutls.h"
 #include "log.h"
 #include "macro.h"
 #include "tls.h"
+#include "tls13-agent.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS 282 /* include/linux/socket.h */
@@ -62,7 +66,7 @@ struct tls_ctx {
 	bool psk_lookup_failed; /* server: the offered identity has no key */
 };
 
-_printf_(3, 4) static int fail(struct keyd_tls_result *r, int error, const char *fmt, ...)
+int keyd_tls_fail(struct keyd_tls_result *r, int error, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -75,6 +79,7 @@ _printf_(3, 4) static int fail(struct keyd_tls_result *r, int error, const char 
 	}
 	return -r->status;
 }
+#define fail keyd_tls_fail
 
 /* ---- keys from keyrings -------------------------------------------------------- */
 
@@ -102,7 +107,7 @@ static const char *const der_types[] = { "user", NULL };
 /* The hash a PSK goes with: from the NVMe identity ("NVMe<v>R01" = SHA-256, "02" =
  * SHA-384, shared/reference/nvme-psk.md), or from the key size for other identities.
  * Returns the key length the hash needs (32 or 48). */
-static int psk_hash_len(const char *identity, size_t key_len)
+int keyd_tls_psk_hash_len(const char *identity, size_t key_len)
 {
 	struct keyd_psk_identity_parts parts;
 
@@ -156,71 +161,106 @@ int keyd_tls_preload(const char **ret_reason)
 		}
 		gnutls_priority_deinit(prio);
 	}
+	/* The TLS 1.3 core's libcrypto primitives (SHA-384 PSKs) load their state now too. */
+	if (keyd_tls13_agent_preload() < 0) {
+		*ret_reason = "libcrypto cannot run the TLS 1.3 core's primitives";
+		return -EIO;
+	}
 	/* The global reference stays: the library's state must outlive this call. */
 	return 0;
 }
 
-static int psk_client_setup(struct tls_ctx *c, gnutls_session_t s,
-			    gnutls_psk_client_credentials_t *ret_cred)
+/* Client: the first serial the kernel sent that can be read and fits its identity's hash.
+ * Fills ret->identity and ret->psk_serial; the key goes to *key, its length is the hash's. */
+static int psk_client_pick(const struct keyd_tls_params *p, struct keyd_tls_result *r,
+			   struct keyd_secret *key)
 {
-	const struct keyd_tls_params *p = c->p;
-	struct keyd_tls_result *r = c->r;
-	gnutls_psk_client_credentials_t cred = NULL;
 	struct keyd_keyring_info info;
-	_cleanup_secret_ struct keyd_secret key = { 0 };
-	int hash_len = -EINVAL, g, e = -ENOKEY;
+	int hash_len = -EINVAL, e = -ENOKEY;
 	size_t i;
 
 	if (p->n_psk_serials == 0)
 		return fail(r, ENOKEY, "the kernel sent no PSK identity");
-	/* The first serial that can be read and fits its identity's hash wins. */
 	for (i = 0; i < p->n_psk_serials; i++) {
-		keyd_secret_wipe(&key);
-		e = read_key(p->psk_serials[i], psk_types, KEYD_PSK_KEY_MAX, &info, &key);
+		keyd_secret_wipe(key);
+		e = read_key(p->psk_serials[i], psk_types, KEYD_PSK_KEY_MAX, &info, key);
 		if (e < 0) {
 			log_debug_errno(e, "PSK key %d: cannot read it: %m", p->psk_serials[i]);
 			continue;
 		}
-		hash_len = psk_hash_len(info.description, key.len);
-		if (hash_len < 0 || (size_t)hash_len != key.len ||
+		hash_len = keyd_tls_psk_hash_len(info.description, key->len);
+		if (hash_len < 0 || (size_t)hash_len != key->len ||
 		    strlen(info.description) > KEYD_PSK_IDENTITY_MAX) {
 			log_debug("PSK key %d: %zu bytes do not fit identity '%s'",
-				  p->psk_serials[i], key.len, info.description);
+				  p->psk_serials[i], key->len, info.description);
 			e = -EINVAL;
 			continue;
 		}
 		break;
 	}
-	if (i == p->n_psk_serials)
+	if (i == p->n_psk_serials) {
+		keyd_secret_wipe(key);
 		return fail(r, e == -EINVAL ? EINVAL : ENOKEY,
 			    "no usable PSK among the %zu serial(s) the kernel sent (first: %d): %s",
 			    p->n_psk_serials, p->psk_serials[0],
 			    e == -EINVAL ? "key size does not match the identity's hash"
 					 : "missing, unreadable or not a psk/user key");
+	}
 	memcpy(r->identity, info.description, strlen(info.description) + 1); /* length checked */
-	/* GnuTLS 3.7 (Debian 12) computes every external PSK binder with SHA-256, so a
-	 * SHA-384 PSK (TLS_AES_256_GCM_SHA384) cannot complete against any peer. Say so
-	 * instead of letting it look like a wrong key. */
-	if (hash_len == 48)
-		return fail(r, EINVAL,
-			    "SHA-384 PSK '%s': this GnuTLS (%s) only does SHA-256 PSK "
-			    "binders; use a SHA-256 (hh 01) PSK",
-			    r->identity, gnutls_check_version(NULL));
 	r->psk_serial = p->psk_serials[i];
+	return 0;
+}
+
+/* A SHA-256 PSK with GnuTLS. (GnuTLS 3.7, Debian 12, computes every external PSK binder
+ * with SHA-256, so SHA-384 PSKs go to the TLS 1.3 core instead: tls13-agent.c.) */
+static int psk_client_setup(struct tls_ctx *c, gnutls_session_t s, const struct keyd_secret *key,
+			    gnutls_psk_client_credentials_t *ret_cred)
+{
+	struct keyd_tls_result *r = c->r;
+	gnutls_psk_client_credentials_t cred = NULL;
+	int g;
 
 	g = gnutls_psk_allocate_client_credentials(&cred);
 	if (g < 0)
 		return fail(r, ENOMEM, "GnuTLS: %s", gnutls_strerror(g));
 	*ret_cred = cred;
-	g = gnutls_psk_set_client_credentials(cred, info.description,
-					      &(gnutls_datum_t){ key.data, (unsigned)key.len },
+	g = gnutls_psk_set_client_credentials(cred, r->identity,
+					      &(gnutls_datum_t){ key->data, (unsigned)key->len },
 					      GNUTLS_PSK_KEY_RAW);
 	if (g < 0)
 		return fail(r, EINVAL, "GnuTLS refuses the PSK: %s", gnutls_strerror(g));
 	g = gnutls_credentials_set(s, GNUTLS_CRD_PSK, cred);
 	if (g < 0)
 		return fail(r, ENOMEM, "GnuTLS: %s", gnutls_strerror(g));
-	return set_priority(s, hash_len == 48 ? PRIO_PSK_SHA384 : PRIO_PSK_SHA256, r);
+	return set_priority(s, key->len == 48 ? PRIO_PSK_SHA384 : PRIO_PSK_SHA256, r);
+}
+
+int keyd_tls_psk_find(const struct keyd_tls_params *p, const char *identity,
+		      struct keyd_secret *ret, keyd_serial_t *ret_serial)
+{
+	struct keyd_keyring_info info;
+	keyd_serial_t serial = 0;
+	int r = -ENOKEY, hash_len;
+
+	for (size_t i = 0; i < p->n_psk_keyrings; i++) {
+		r = keyd_keyring_search(p->psk_keyrings[i], "psk", identity, &serial);
+		if (r == -ENODEV || r == -ENOKEY)
+			r = keyd_keyring_search(p->psk_keyrings[i], "user", identity, &serial);
+		if (r >= 0)
+			break;
+	}
+	if (r < 0)
+		return r;
+	r = read_key(serial, psk_types, KEYD_PSK_KEY_MAX, &info, ret);
+	if (r < 0)
+		return r;
+	hash_len = keyd_tls_psk_hash_len(identity, ret->len);
+	if (hash_len < 0 || (size_t)hash_len != ret->len) {
+		keyd_secret_wipe(ret);
+		return -EINVAL;
+	}
+	*ret_serial = serial;
+	return 0;
 }
 
 /* Server: find the key for the identity the client offered (tlshd searches its
@@ -229,12 +269,9 @@ static int psk_server_lookup(gnutls_session_t s, const gnutls_datum_t *username,
 			     gnutls_datum_t *key)
 {
 	struct tls_ctx *c = gnutls_session_get_ptr(s);
-	const struct keyd_tls_params *p = c->p;
 	char identity[KEYD_PSK_IDENTITY_MAX + 1];
 	_cleanup_secret_ struct keyd_secret secret = { 0 };
-	struct keyd_keyring_info info;
 	keyd_serial_t serial = 0;
-	int r = -ENOKEY, hash_len;
 
 	/* The identity is peer input: bounded, printable, no NUL. */
 	if (username->size == 0 || username->size > KEYD_PSK_IDENTITY_MAX)
@@ -245,21 +282,7 @@ static int psk_server_lookup(gnutls_session_t s, const gnutls_datum_t *username,
 	memcpy(identity, username->data, username->size);
 	identity[username->size] = '\0';
 	snprintf(c->r->identity, sizeof(c->r->identity), "%s", identity);
-
-	for (size_t i = 0; i < p->n_psk_keyrings; i++) {
-		r = keyd_keyring_search(p->psk_keyrings[i], "psk", identity, &serial);
-		if (r == -ENODEV || r == -ENOKEY)
-			r = keyd_keyring_search(p->psk_keyrings[i], "user", identity, &serial);
-		if (r >= 0)
-			break;
-	}
-	if (r < 0)
-		goto refuse;
-	r = read_key(serial, psk_types, KEYD_PSK_KEY_MAX, &info, &secret);
-	if (r < 0)
-		goto refuse;
-	hash_len = psk_hash_len(identity, secret.len);
-	if (hash_len < 0 || (size_t)hash_len != secret.len)
+	if (keyd_tls_psk_find(c->p, identity, &secret, &serial) < 0)
 		goto refuse;
 	key->data = gnutls_malloc(secret.len);
 	if (!key->data)
@@ -367,6 +390,228 @@ static int signer_certificate(struct tls_ctx *c, gnutls_certificate_credentials_
 		    keyd_gnutls_last_error());
 }
 
+/* ---- TPM-resident keys the kernel holds (kernel-patches/0004) ------------------------ */
+
+/* An "asymmetric" key of the kernel's TPM2 subtype (keyd-policy(5) "key = NAME as
+ * tpm2", keyd-ctl key to-kernel): the kernel signs through the TPM with
+ * KEYCTL_PKEY_SIGN (keyring.c) and the private part never leaves it. GnuTLS gets an
+ * external key whose callbacks offer only what the key can do in TLS 1.3
+ * (kernel-key.c: ECDSA with its curve's hash, RSA-PSS) and ask the kernel for each
+ * signature. Every signature is checked against the certificate's public key in
+ * software before it goes out: a key that does not belong to the certificate fails
+ * here with a reason instead of as a peer alert, without GnuTLS's test signature
+ * (one more TPM command per handshake). */
+struct kernel_key {
+	keyd_serial_t serial, cert;
+	enum keyd_key_alg alg;
+	gnutls_pubkey_t pub; /* the certificate's */
+	struct keyd_tls_result *r;
+};
+
+/* GnuTLS's names for the TLS 1.3 schemes kernel-key.c knows. */
+static const struct {
+	gnutls_sign_algorithm_t algo;
+	uint16_t tls;
+} kernel_key_algos[] = {
+	{ GNUTLS_SIGN_ECDSA_SECP256R1_SHA256, KEYD_TLS13_ECDSA_SECP256R1_SHA256 },
+	{ GNUTLS_SIGN_ECDSA_SECP384R1_SHA384, KEYD_TLS13_ECDSA_SECP384R1_SHA384 },
+	{ GNUTLS_SIGN_RSA_PSS_RSAE_SHA256, KEYD_TLS13_RSA_PSS_RSAE_SHA256 },
+	{ GNUTLS_SIGN_RSA_PSS_RSAE_SHA384, KEYD_TLS13_RSA_PSS_RSAE_SHA384 },
+};
+
+static int kernel_key_scheme(const struct kernel_key *k, gnutls_sign_algorithm_t algo,
+			     enum keyd_sig_scheme *ret_scheme, enum keyd_hash_alg *ret_hash)
+{
+	for (size_t i = 0; i < ELEMENTSOF(kernel_key_algos); i++)
+		if (kernel_key_algos[i].algo == algo)
+			return keyd_kernel_key_tls13(k->alg, kernel_key_algos[i].tls, ret_scheme,
+						     ret_hash);
+	return -EOPNOTSUPP;
+}
+
+static int kernel_key_sign_hash(gnutls_privkey_t key, gnutls_sign_algorithm_t algo,
+				void *userdata, unsigned flags, const gnutls_datum_t *hash,
+				gnutls_datum_t *signature)
+{
+	struct kernel_key *k = userdata;
+	uint8_t raw[KEYD_KERNEL_KEY_SIG_MAX], sig[KEYD_KERNEL_KEY_SIG_MAX];
+	char info[KEYD_KERNEL_KEY_INFO_MAX];
+	enum keyd_sig_scheme scheme;
+	enum keyd_hash_alg h;
+	size_t raw_len = 0, sig_len = 0;
+	int e;
+
+	(void)key;
+	(void)flags;
+	if (kernel_key_scheme(k, algo, &scheme, &h) < 0) {
+		fail(k->r, EINVAL, "private key %d (kernel %s key) cannot make %s signatures",
+		     k->serial, keyd_key_alg_to_string(k->alg), gnutls_sign_get_name(algo) ?: "?");
+		return GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM;
+	}
+	if (!hash || hash->size != keyd_hash_alg_size(h)) {
+		fail(k->r, EINVAL, "private key %d: GnuTLS asked to sign %u bytes, not a %s digest",
+		     k->serial, hash ? hash->size : 0, keyd_hash_alg_to_string(h));
+		return GNUTLS_E_INVALID_REQUEST;
+	}
+	e = keyd_kernel_key_sign_info(scheme, h, info, sizeof(info));
+	if (e >= 0)
+		e = keyd_keyring_pkey_sign(k->serial, info, hash->data, hash->size, raw,
+					   sizeof(raw), &raw_len);
+	if (e < 0) {
+		fail(k->r, e == -EACCES ? EACCES : e == -ENOKEY || e == -EKEYREVOKED ||
+				 e == -EKEYEXPIRED ? ENOKEY : EIO,
+		     "private key %d: the kernel did not sign ('%s'): %s", k->serial, info,
+		     strerror(-e));
+		return GNUTLS_E_PK_SIGN_FAILED;
+	}
+	e = keyd_kernel_key_signature(k->alg, scheme, raw, raw_len, sig, sizeof(sig), &sig_len);
+	explicit_bzero(raw, sizeof(raw));
+	if (e < 0) {
+		fail(k->r, EIO, "private key %d: the kernel returned %zu bytes that are not a %s "
+		     "signature", k->serial, raw_len, keyd_sig_scheme_to_string(scheme));
+		return GNUTLS_E_PK_SIGN_FAILED;
+	}
+	if (gnutls_pubkey_verify_hash2(k->pub, algo, 0, hash,
+				       &(gnutls_datum_t){ sig, (unsigned)sig_len }) < 0) {
+		fail(k->r, EINVAL, "private key %d does not belong to certificate %d: its "
+		     "signature does not verify with the certificate's public key", k->serial,
+		     k->cert);
+		return GNUTLS_E_PK_SIGN_FAILED;
+	}
+	signature->data = gnutls_malloc(sig_len);
+	if (!signature->data)
+		return GNUTLS_E_MEMORY_ERROR;
+	memcpy(signature->data, sig, sig_len);
+	signature->size = (unsigned)sig_len;
+	return 0;
+}
+
+static int kernel_key_info(gnutls_privkey_t key, unsigned flags, void *userdata)
+{
+	const struct kernel_key *k = userdata;
+	enum keyd_sig_scheme scheme;
+	enum keyd_hash_alg h;
+
+	(void)key;
+	if (flags & GNUTLS_PRIVKEY_INFO_HAVE_SIGN_ALGO)
+		return kernel_key_scheme(k, GNUTLS_FLAGS_TO_SIGN_ALGO(flags), &scheme, &h) >= 0;
+	if (flags & GNUTLS_PRIVKEY_INFO_PK_ALGO)
+		return keyd_key_alg_is_ec(k->alg) ? GNUTLS_PK_ECDSA : GNUTLS_PK_RSA;
+	if (flags & GNUTLS_PRIVKEY_INFO_PK_ALGO_BITS)
+		return (int)keyd_kernel_key_bits(k->alg);
+	if (flags & GNUTLS_PRIVKEY_INFO_SIGN_ALGO)
+		return 0; /* none preferred: GnuTLS picks among the above */
+	return -1;
+}
+
+static void kernel_key_deinit(gnutls_privkey_t key, void *userdata)
+{
+	struct kernel_key *k = userdata;
+
+	(void)key;
+	if (!k)
+		return;
+	gnutls_pubkey_deinit(k->pub);
+	free(k);
+}
+
+/* The certificate's key kind and size against what the kernel says of its key. */
+static int kernel_key_new(struct tls_ctx *c, const gnutls_pcert_st *pcert,
+			  struct kernel_key **ret)
+{
+	const struct keyd_tls_params *p = c->p;
+	struct keyd_keyring_pkey q;
+	gnutls_pubkey_t pub = NULL;
+	gnutls_datum_t spki = { 0 };
+	struct kernel_key *k;
+	unsigned bits = 0;
+	int pk, e, g;
+
+	pk = gnutls_pubkey_get_pk_algorithm(pcert->pubkey, &bits);
+	e = keyd_keyring_pkey_query(p->privkey, NULL, &q);
+	if (e < 0)
+		return fail(c->r, e == -EOPNOTSUPP ? EINVAL : ENOKEY,
+			    "private key %d: the kernel cannot describe it (%s); an asymmetric "
+			    "key here must be a TPM key keyd placed (keyd-ctl key to-kernel)",
+			    p->privkey, strerror(-e));
+	if (!q.can_sign)
+		return fail(c->r, EINVAL, "private key %d is an asymmetric key the kernel cannot "
+			    "sign with (a certificate's public key, not a TPM2 key)", p->privkey);
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return fail(c->r, ENOMEM, "out of memory");
+	*k = (struct kernel_key){ .serial = p->privkey, .cert = p->cert, .r = c->r };
+	if ((pk != GNUTLS_PK_ECDSA && pk != GNUTLS_PK_RSA) ||
+	    keyd_kernel_key_alg(pk == GNUTLS_PK_ECDSA, bits, &k->alg) < 0 ||
+	    q.key_bits != bits) {
+		free(k);
+		return fail(c->r, EINVAL,
+			    "certificate %d (%s, %u bits) and private key %d (a %u-bit kernel "
+			    "key) do not go together, or are of a kind keyd does not use",
+			    p->cert, gnutls_pk_get_name(pk) ?: "?", bits, p->privkey, q.key_bits);
+	}
+	/* A copy of the certificate's public key, for checking each signature. */
+	g = gnutls_pubkey_export2(pcert->pubkey, GNUTLS_X509_FMT_DER, &spki);
+	if (g >= 0)
+		g = gnutls_pubkey_init(&pub);
+	if (g >= 0)
+		g = gnutls_pubkey_import(pub, &spki, GNUTLS_X509_FMT_DER);
+	gnutls_free(spki.data);
+	if (g < 0) {
+		gnutls_pubkey_deinit(pub);
+		free(k);
+		return fail(c->r, ENOMEM, "GnuTLS: %s", gnutls_strerror(g));
+	}
+	k->pub = pub;
+	*ret = k;
+	return 0;
+}
+
+static int kernel_certificate(struct tls_ctx *c, gnutls_certificate_credentials_t cred,
+			      const struct keyd_secret *cder)
+{
+	const struct keyd_tls_params *p = c->p;
+	gnutls_pcert_st pcert;
+	gnutls_privkey_t pkey = NULL;
+	struct kernel_key *k = NULL;
+	int e, g;
+
+	g = gnutls_pcert_import_x509_raw(&pcert, &(gnutls_datum_t){ cder->data, (unsigned)cder->len },
+					 GNUTLS_X509_FMT_DER, 0);
+	if (g < 0)
+		return fail(c->r, EINVAL, "certificate key %d does not hold a DER certificate: %s",
+			    p->cert, gnutls_strerror(g));
+	e = kernel_key_new(c, &pcert, &k);
+	if (e < 0)
+		goto fail;
+	g = gnutls_privkey_init(&pkey);
+	if (g >= 0)
+		g = gnutls_privkey_import_ext4(pkey, k, NULL, kernel_key_sign_hash, NULL,
+					       kernel_key_deinit, kernel_key_info,
+					       GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE);
+	if (g < 0) {
+		kernel_key_deinit(NULL, k);
+		e = fail(c->r, ENOMEM, "GnuTLS refuses the kernel key: %s", gnutls_strerror(g));
+		goto fail;
+	}
+	/* pkey owns k now (kernel_key_deinit); cred owns both after this succeeds. Each
+	 * signature is checked against the certificate, so no test signature here. */
+	gnutls_certificate_set_flags(cred, GNUTLS_CERTIFICATE_SKIP_KEY_CERT_MATCH);
+	g = gnutls_certificate_set_key(cred, NULL, 0, &pcert, 1, pkey);
+	if (g < 0)
+		/* GnuTLS may hold them already: leaking beats a double free. */
+		return fail(c->r, EINVAL, "certificate %d and private key %d: GnuTLS refuses "
+			    "them: %s", p->cert, p->privkey, gnutls_strerror(g));
+	log_debug("private key %d: a kernel %s key, signed with KEYCTL_PKEY_SIGN", p->privkey,
+		  keyd_key_alg_to_string(k->alg));
+	return 0;
+fail:
+	if (pkey)
+		gnutls_privkey_deinit(pkey);
+	gnutls_pcert_deinit(&pcert);
+	return e;
+}
+
 static int own_certificate(struct tls_ctx *c, gnutls_certificate_credentials_t cred)
 {
 	const struct keyd_tls_params *p = c->p;
@@ -383,6 +628,10 @@ static int own_certificate(struct tls_ctx *c, gnutls_certificate_credentials_t c
 		return fail(r, e == -EKEYREJECTED ? EINVAL : ENOKEY, "certificate key %d: %s",
 			    p->cert,
 			    e == -EKEYREJECTED ? "not a user key holding DER" : strerror(-e));
+	/* The kernel's TPM2 key subtype: an asymmetric key the kernel signs with. */
+	if (p->key_source == KEYD_TLS_KEY_KEYRING_DER && p->privkey &&
+	    keyd_keyring_describe(p->privkey, &info) >= 0 && streq(info.type, "asymmetric"))
+		return kernel_certificate(c, cred, &cder);
 	switch (p->key_source) {
 	case KEYD_TLS_KEY_KEYRING_DER:
 		/* A reference to a TPM-resident key (policy "key = NAME as ref": a user
@@ -579,12 +828,16 @@ static int install(struct tls_ctx *c, gnutls_session_t s)
 		return fail(r, EIO, "the peer sent data before the keys reached the kernel");
 	if (export_dir(s, false, cipher, &r->tx) < 0 || export_dir(s, true, cipher, &r->rx) < 0)
 		return fail(r, EIO, "GnuTLS cannot export the session keys");
+	return keyd_tls_install_keys(c->p, r, gnutls_cipher_get_name(cipher));
+}
 
-	if (setsockopt(c->p->fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls")) < 0) {
+int keyd_tls_install_keys(const struct keyd_tls_params *p, struct keyd_tls_result *r,
+			  const char *cipher)
+{
+	if (setsockopt(p->fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls")) < 0) {
 		int e = errno;
 
-		if (c->p->install == KEYD_TLS_INSTALL_KTLS_OR_SOFT &&
-		    (e == ENOENT || e == EOPNOTSUPP)) {
+		if (p->install == KEYD_TLS_INSTALL_KTLS_OR_SOFT && (e == ENOENT || e == EOPNOTSUPP)) {
 			r->soft = true;
 			return 0;
 		}
@@ -592,11 +845,11 @@ static int install(struct tls_ctx *c, gnutls_session_t s)
 			    "the kernel has no kTLS (TCP_ULP \"tls\": %s); load the tls module",
 			    strerror(e));
 	}
-	if (setsockopt(c->p->fd, SOL_TLS, TLS_TX, &r->tx, (socklen_t)r->tx.len) < 0 ||
-	    setsockopt(c->p->fd, SOL_TLS, TLS_RX, &r->rx, (socklen_t)r->rx.len) < 0)
+	if (setsockopt(p->fd, SOL_TLS, TLS_TX, &r->tx, (socklen_t)r->tx.len) < 0 ||
+	    setsockopt(p->fd, SOL_TLS, TLS_RX, &r->rx, (socklen_t)r->rx.len) < 0)
 		return fail(r, EIO,
 			    "the kernel refuses the %s keys (%s); load the gcm and ghash modules",
-			    gnutls_cipher_get_name(cipher), strerror(errno));
+			    cipher, strerror(errno));
 	explicit_bzero(&r->tx, sizeof(r->tx));
 	explicit_bzero(&r->rx, sizeof(r->rx));
 	r->ktls = true;
@@ -636,10 +889,29 @@ int keyd_tls_handshake(const struct keyd_tls_params *p, struct keyd_tls_result *
 	gnutls_psk_client_credentials_t psk_client = NULL;
 	gnutls_psk_server_credentials_t psk_server = NULL;
 	gnutls_certificate_credentials_t x509 = NULL;
+	_cleanup_secret_ struct keyd_secret psk_key = { 0 };
 	const char *name;
 	int g, e;
 
 	memset(ret, 0, sizeof(*ret));
+	/* SHA-384 PSKs: GnuTLS 3.7 computes every external PSK binder with SHA-256 (its
+	 * lib/psk.c sets the credentials' binder_algo to SHA-256 and only 3.8's
+	 * gnutls_psk_allocate_*_credentials2() change it), so they run on keyd's TLS 1.3
+	 * core (tls13-agent.c). A server learns the hash from the binder length the client
+	 * offers, peeked without reading. */
+	if (p->auth == KEYD_TLS_AUTH_PSK && !p->server) {
+		e = psk_client_pick(p, ret, &psk_key);
+		if (e < 0)
+			return e;
+		if (psk_key.len == 48)
+			return keyd_tls13_agent_client(p, &psk_key, ret);
+	} else if (p->auth == KEYD_TLS_AUTH_PSK) {
+		e = keyd_tls13_agent_peek(p->fd, p->timeout_ms);
+		if (e < 0)
+			return fail(ret, EIO, "no ClientHello from the peer: %s", strerror(-e));
+		if (e == 1)
+			return keyd_tls13_agent_server(p, ret);
+	}
 	g = gnutls_init(&s, (p->server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NO_TICKETS |
 				 GNUTLS_NO_SIGNAL);
 	if (g < 0)
@@ -652,7 +924,7 @@ int keyd_tls_handshake(const struct keyd_tls_params *p, struct keyd_tls_result *
 	switch (p->auth) {
 	case KEYD_TLS_AUTH_PSK:
 		e = p->server ? psk_server_setup(&c, s, &psk_server)
-			      : psk_client_setup(&c, s, &psk_client);
+			      : psk_client_setup(&c, s, &psk_key, &psk_client);
 		break;
 	case KEYD_TLS_AUTH_X509:
 		e = x509_setup(&c, s, &x509);

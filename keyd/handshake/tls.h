@@ -7,6 +7,9 @@
  * tlshd reads them (shared/reference/handshake.md): a PSK key's description is the
  * TLS identity and its payload the raw PSK; an x509 certificate and private key are
  * DER payloads of readable keys; trust anchors are DER certificates in user keys.
+ * A private key that only a TPM holds comes as a reference ("keyd:NAME" in a user
+ * key, signed through keyd) or as an asymmetric key of the kernel's TPM2 subtype
+ * (kernel-patches/0004, signed by the kernel with KEYCTL_PKEY_SIGN).
  */
 #pragma once
 
@@ -16,6 +19,7 @@
 #include <stdint.h>
 
 #include "keyring.h"
+#include "macro.h"
 #include "psk.h"
 
 enum keyd_tls_auth {
@@ -106,6 +110,22 @@ int keyd_tls_preload(const char **ret_reason);
 int keyd_tls_handshake(const struct keyd_tls_params *p, struct keyd_tls_result *ret);
 /* Wipe and free what the result holds. */
 void keyd_tls_result_done(struct keyd_tls_result *r);
+
+/* For tls13-agent.c, the handshakes that run on keyd's TLS 1.3 core (SHA-384 PSKs). */
+/* Record the first failure in r (error: errno, either sign) and return -error. */
+_printf_(3, 4) int keyd_tls_fail(struct keyd_tls_result *r, int error, const char *fmt, ...);
+/* The PSK length an identity's hash needs (32 or 48), from the NVMe identity or, for other
+ * identities, from the key length; -EINVAL when neither fits. */
+int keyd_tls_psk_hash_len(const char *identity, size_t key_len);
+/* Server: the psk (or user) key described as identity in p's PSK keyrings, read and checked
+ * against the identity's hash. -ENOKEY when there is none. */
+int keyd_tls_psk_find(const struct keyd_tls_params *p, const char *identity,
+		      struct keyd_secret *ret, keyd_serial_t *ret_serial);
+/* Hand r->tx and r->rx to kTLS on p->fd (or keep them for the software record layer under
+ * KEYD_TLS_INSTALL_KTLS_OR_SOFT when the kernel has no kTLS); cipher names the suite in
+ * messages. Wipes the keys once the kernel has them. */
+int keyd_tls_install_keys(const struct keyd_tls_params *p, struct keyd_tls_result *r,
+			  const char *cipher);
 
 /* Test mode only: one TLS 1.3 application-data record with the parameters kept
  * in r (r->soft), so a test proves them against a real peer where the kernel has

@@ -3,16 +3,16 @@
 # in one guest with Debian's 6.12 kernel:
 #  - the patched nvme-keyring.ko (carrying the TLS 1.3 PSK client) and nvme-tcp.ko are loaded
 #    by full path, nvme-tcp with tls_handshake=kernel; Debian's nvmet-tcp serves a port with
-#    addr_tsas=tls1.3 whose server handshakes keyd-handshaked (GnuTLS) runs;
+#    addr_tsas=tls1.3 whose server handshakes keyd-handshaked runs (GnuTLS for SHA-256 PSKs,
+#    keyd's TLS 1.3 server for SHA-384 ones);
 #  - a SHA-256 PSK (NVMe0R01): the ",tls" connect goes live without any client agent (the
 #    agent log shows only server handshakes), tls_key names the PSK, 1 MiB written through
 #    /dev/nvme0n1 reaches the backing device;
+#  - a SHA-384 PSK (NVMe0R02, chosen with tls_key=): TLS_AES_256_GCM_SHA384 between the
+#    in-kernel client and the agent's server, tls_key names it, data reaches the device;
 #  - a wrong PSK (same identity, another key forced with tls_key=): the connect fails within
 #    the handshake timeout, no controller is left;
 #  - no oops, BUG or WARN in the kernel log.
-# A SHA-384 PSK (NVMe0R02) is not tried: keyd-handshaked's server side cannot use one with
-# Debian 12's GnuTLS 3.7 (see docs/in-kernel-handshake.md; tests/vm/kernel-tls13-psk.sh covers
-# the client's SHA-384 path against openssl s_server).
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/vm.sh"
 
 t0=$(vm_now)
@@ -115,6 +115,28 @@ grep -q "handshake server .*mode psk identity '$ID': ok" /out/agent.log ||
 echo "ok: the agent served only the target's handshakes"
 vm_time tls13-connect-io
 
+# -- 1b. a SHA-384 PSK: the in-kernel client against keyd-handshaked's own TLS 1.3 server.
+ID384="NVMe0R02 $HOSTNQN $SUBNQN"
+PSK384=$(head -c 48 /dev/urandom | keyctl padd psk "$ID384" %:.nvme) ||
+	vm_fail "cannot add the SHA-384 PSK to .nvme"
+vm_nvme_connect "$CONNECT,tls_key=$PSK384" ||
+	{ cat /out/agent.log; dmesg | tail -n 20; vm_fail "SHA-384 TLS connect refused"; }
+vm_wait_for /dev/nvme0n1 100 || vm_fail "no /dev/nvme0n1 after the SHA-384 connect"
+[ "$(cat $c/state)" = live ] || vm_fail "nvme0 state is '$(cat $c/state)' (SHA-384)"
+want=$(printf %08x "$PSK384")
+[ "$(cat $c/tls_key)" = "$want" ] || vm_fail "tls_key is '$(cat $c/tls_key)', the SHA-384 PSK is $want"
+head -c 1048576 /dev/urandom >/tmp/pattern384
+vm_check "write through /dev/nvme0n1 (SHA-384)" \
+	dd if=/tmp/pattern384 of=/dev/nvme0n1 bs=65536 seek=48 conv=fsync
+dd if=/tmp/backing bs=65536 skip=48 count=16 2>/dev/null | cmp -s - /tmp/pattern384 ||
+	vm_fail "the data written over the SHA-384 session is not in the backing file"
+delete_ctrl
+grep -q "handshake server .*mode psk identity '$ID384': ok, TLS_AES_256_GCM_SHA384, kTLS" /out/agent.log ||
+	vm_fail "no SHA-384 server success line in the agent log"
+echo "ok: SHA-384 PSK with the in-kernel client: live, tls_key $want, 1 MiB reached the device"
+keyctl unlink "$PSK384" %:.nvme >/dev/null
+vm_time tls13-sha384
+
 # -- 2. a wrong PSK: same identity, another key forced with tls_key=.
 RING=$(keyctl newring keyd-other @us)
 BAD=$(head -c 32 /dev/urandom | keyctl padd psk "$ID" "$RING") || vm_fail "cannot add the other PSK"
@@ -137,7 +159,7 @@ if dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection'; then
 	vm_fail "the kernel log has a warning or oops"
 fi
 echo "ok: no oops/BUG/WARN in the kernel log"
-vm_result PASS "NVMe/TCP TLS with the in-kernel host handshake: SHA-256 connect+I/O, tls_key, wrong PSK refused, no kernel warnings"
+vm_result PASS "NVMe/TCP TLS with the in-kernel host handshake: SHA-256 and SHA-384 connect+I/O, tls_key, wrong PSK refused, no kernel warnings"
 INIT
 chmod 0755 "$T/root/init"
 

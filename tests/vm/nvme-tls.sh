@@ -4,6 +4,9 @@
 #  - a PSK added to .nvme; nvmet-tcp port with addr_tsas=tls1.3; the host connects with
 #    ",tls"; data written through /dev/nvme0n1 reaches the backing device; the controller's
 #    tls_key is the serial of that PSK (the agent returned it as remote-auth);
+#  - a SHA-384 PSK (NVMe0R02, TLS_AES_256_GCM_SHA384), chosen with tls_key=: both ends run
+#    on keyd's TLS 1.3 core instead of GnuTLS 3.7 (which has no SHA-384 PSK binders); data
+#    reaches the backing device, tls_key names that PSK;
 #  - no PSK: the connect fails with ENOKEY;
 #  - mismatched PSKs (the host forced onto a different key with the same identity): the
 #    connect fails, within the handshake timeout, and no controller is left;
@@ -95,6 +98,29 @@ grep -q "handshake server .*mode psk identity '$ID': ok, TLS_AES_128_GCM_SHA256,
 	vm_fail "no server success line in the agent log"
 vm_time tls-connect-io
 
+# -- 1b. a SHA-384 PSK: keyd's TLS 1.3 core on both ends (tls13-agent.c), then kTLS.
+ID384="NVMe0R02 $HOSTNQN $SUBNQN"
+PSK384=$(head -c 48 /dev/urandom | keyctl padd psk "$ID384" %:.nvme) ||
+	vm_fail "cannot add the SHA-384 PSK to .nvme"
+vm_nvme_connect "$CONNECT,tls_key=$PSK384" || { cat /out/agent.log; vm_fail "SHA-384 TLS connect refused"; }
+vm_wait_for /dev/nvme0n1 100 || vm_fail "no /dev/nvme0n1 after the SHA-384 connect"
+[ "$(cat $c/state)" = live ] || vm_fail "nvme0 state is '$(cat $c/state)' (SHA-384)"
+want=$(printf %08x "$PSK384")
+[ "$(cat $c/tls_key)" = "$want" ] || vm_fail "tls_key is '$(cat $c/tls_key)', the SHA-384 PSK is $want"
+head -c 1048576 /dev/urandom >/tmp/pattern384
+vm_check "write through /dev/nvme0n1 (SHA-384)" \
+	dd if=/tmp/pattern384 of=/dev/nvme0n1 bs=65536 seek=48 conv=fsync
+dd if=/tmp/backing bs=65536 skip=48 count=16 2>/dev/null | cmp -s - /tmp/pattern384 ||
+	vm_fail "the data written over the SHA-384 session is not in the backing file"
+delete_ctrl
+grep -q "handshake client .*mode psk identity '$ID384': ok, TLS_AES_256_GCM_SHA384, kTLS" /out/agent.log ||
+	vm_fail "no SHA-384 client success line in the agent log"
+grep -q "handshake server .*mode psk identity '$ID384': ok, TLS_AES_256_GCM_SHA384, kTLS" /out/agent.log ||
+	vm_fail "no SHA-384 server success line in the agent log"
+echo "ok: SHA-384 PSK: nvme0 live, tls_key $want, 1 MiB reached the backing device"
+keyctl unlink "$PSK384" %:.nvme >/dev/null
+vm_time sha384-connect-io
+
 # -- 2. mismatched PSKs: the host is forced onto another key with the same identity.
 RING=$(keyctl newring keyd-other @us)
 BAD=$(head -c 32 /dev/urandom | keyctl padd psk "$ID" "$RING") || vm_fail "cannot add the other PSK"
@@ -133,7 +159,7 @@ echo "ok: a restarted agent serves the next connect"
 delete_ctrl
 kill $AGENT
 vm_time restart
-vm_result PASS "NVMe/TCP TLS through keyd-handshaked: connect+I/O, tls_key, mismatch, no PSK, restart"
+vm_result PASS "NVMe/TCP TLS through keyd-handshaked: connect+I/O (SHA-256, SHA-384), tls_key, mismatch, no PSK, restart"
 INIT
 chmod 0755 "$T/root/init"
 
