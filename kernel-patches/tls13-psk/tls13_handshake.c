@@ -198,7 +198,11 @@ static int tls13_ktls_install(struct socket *sock, const struct tls13_traffic *t
 	return r;
 }
 
-/* The status nvme-tcp understands (see docs/in-kernel-handshake.md). */
+/*
+ * The status nvme-tcp understands (see docs/in-kernel-handshake.md). Once the
+ * handshake runs, -EINVAL only means a server's illegal_parameter: EIO, like
+ * any other bad server data.
+ */
 static int tls13_status(int r)
 {
 	switch (r) {
@@ -206,7 +210,6 @@ static int tls13_status(int r)
 	case -EKEYREJECTED:
 	case -ENOKEY:
 	case -ENOMEM:
-	case -EINVAL:
 		return r;
 	case -ECONNABORTED:
 		return -EACCES;

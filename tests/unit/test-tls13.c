@@ -735,6 +735,93 @@ static void test_client_hrr(void **state)
 	tls13_client_free(c);
 }
 
+/*
+ * Flights of tests/tls13/tls13-hostile.c the tests above do not cover; the VM test
+ * kernel-tls13-hostile runs every one 100 times against the kernel build.
+ */
+static void test_client_hostile(void **state)
+{
+	static const struct {
+		const char *hex;
+		int err;
+		int alert;	/* the alert sent, -1 for none */
+	} flights[] = {
+		/* close_notify, then a record: the handshake ends at the alert, nothing is sent. */
+		{ "15030300020100" "1603030006080000020000", -ECONNABORTED, -1 },
+		/* EncryptedExtensions where ServerHello belongs. */
+		{ "1603030006080000020000", -EPROTO, TLS13_ALERT_UNEXPECTED_MESSAGE },
+		/* An empty record; a third compatibility CCS; a message longer than any allowed. */
+		{ "1603030000", -EBADMSG, TLS13_ALERT_DECODE_ERROR },
+		{ "140303000101" "140303000101" "140303000101", -EPROTO,
+		  TLS13_ALERT_UNEXPECTED_MESSAGE },
+		{ "1603030004" "02ffffff", -EMSGSIZE, TLS13_ALERT_DECODE_ERROR },
+		/* Not TLS. */
+		{ "485454502f312e31", -EPROTO, TLS13_ALERT_UNEXPECTED_MESSAGE },
+	};
+	u8 psk[32], ch[TLS13_CLIENT_OUT_MAX], out[TLS13_CLIENT_OUT_MAX], in[512], sh[256];
+	size_t ch_len, out_len, n, sh_len, i;
+	struct tls13_client *c;
+	struct tls13_sim sim;
+
+	(void)state;
+	memset(psk, 1, sizeof(psk));
+	for (i = 0; i < ARRAY_SIZE(flights); i++) {
+		n = unhex(flights[i].hex, in, sizeof(in));
+		c = new_client(TLS13_SHA256, psk);
+		assert_int_equal(tls13_client_start(c, ch, sizeof(ch), &ch_len), 0);
+		assert_int_equal(feed_all(c, in, n, out, &out_len), flights[i].err);
+		assert_int_equal(tls13_client_alert_sent(c), flights[i].alert);
+		if (flights[i].alert < 0) {
+			assert_int_equal(out_len, 0);
+		} else {
+			assert_int_equal(out_len, 7);
+			assert_int_equal(out[6], flights[i].alert);
+		}
+		tls13_client_free(c);
+	}
+
+	/* HelloRetryRequest for secp384r1, never offered: illegal_parameter, -EINVAL from the
+	 * core, which the kernel glue reports as -EIO (it passed -EINVAL through before).
+	 */
+	n = make_sh(in + 9, tls13_hrr_random, SV "003300020018");
+	in[5] = TLS13_HS_SERVER_HELLO;
+	tls13_put_u24(in + 6, (u32)n);
+	assert_int_equal(tls13_record_write_plain(TLS13_CT_HANDSHAKE, in + 5, n + 4, in,
+						  sizeof(in), &n), 0);
+	c = new_client(TLS13_SHA256, psk);
+	assert_int_equal(tls13_client_start(c, ch, sizeof(ch), &ch_len), 0);
+	assert_int_equal(feed_all(c, in, n, out, &out_len), -EINVAL);
+	assert_int_equal(tls13_client_alert_sent(c), TLS13_ALERT_ILLEGAL_PARAMETER);
+	tls13_client_free(c);
+
+	/* A second ServerHello, in a record of its own and in the same record: after the
+	 * first the keys changed, so unexpected_message goes out protected.
+	 */
+	for (i = 0; i < 2; i++) {
+		c = new_client(TLS13_SHA256, psk);
+		assert_int_equal(tls13_client_start(c, ch, sizeof(ch), &ch_len), 0);
+		tls13_sim_init(&sim, TLS13_SHA256, psk);
+		assert_int_equal(tls13_sim_server_hello(&sim, ch, ch_len, fixed_server_priv, sh,
+							sizeof(sh), &sh_len), 0);
+		if (i == 0) {
+			assert_int_equal(feed_all(c, sh, sh_len, out, &out_len), 0);
+			assert_int_equal(feed_all(c, sh, sh_len, out, &out_len), -EPROTO);
+		} else {
+			n = sh_len - TLS13_RECORD_HEADER;
+			memcpy(in + TLS13_RECORD_HEADER, sh + TLS13_RECORD_HEADER, n);
+			memcpy(in + TLS13_RECORD_HEADER + n, sh + TLS13_RECORD_HEADER, n);
+			assert_int_equal(tls13_record_write_plain(TLS13_CT_HANDSHAKE,
+								  in + TLS13_RECORD_HEADER, 2 * n,
+								  in, sizeof(in), &n), 0);
+			assert_int_equal(feed_all(c, in, n, out, &out_len), -EPROTO);
+		}
+		assert_int_equal(tls13_client_alert_sent(c), TLS13_ALERT_UNEXPECTED_MESSAGE);
+		assert_int_equal(out[0], TLS13_CT_APPLICATION_DATA);
+		tls13_sim_done(&sim);
+		tls13_client_free(c);
+	}
+}
+
 /* ---- handshakes captured with real servers ------------------------------ */
 
 /* The fixed inputs tests/lib/tls13-client.c uses with --fixed-keys. */
@@ -883,6 +970,7 @@ int main(void)
 		cmocka_unit_test(test_record_layer),
 		cmocka_unit_test(test_client_rejects),
 		cmocka_unit_test(test_client_hrr),
+		cmocka_unit_test(test_client_hostile),
 		cmocka_unit_test(test_captured_handshakes),
 		cmocka_unit_test(test_config_rejects),
 	};
