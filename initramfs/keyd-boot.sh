@@ -3,7 +3,10 @@
 # (initramfs/dracut/95keyd) and by the initramfs-tools hook (initramfs/initramfs-tools).
 #
 #   keyd_boot_run    wait for the TPM (bounded), provision once, start the handshake
-#                    agent, then (when asked on the command line) configure the link
+#                    agent (unless nvme-tcp runs the handshake in the kernel: an image
+#                    built with keyd_handshake=kernel / KEYD_HANDSHAKE=kernel sets
+#                    nvme_tcp tls_handshake=kernel), then (when asked on the command
+#                    line) configure the link
 #                    and connect the NVMe/TCP controller with TLS. 0 ok, 1 failed;
 #                    on failure the reason and the recovery steps have been printed
 #                    and /run/keyd/initrd.failed holds the reason.
@@ -154,6 +157,17 @@ keyd_boot_provision() {
 	return 1
 }
 
+# keyd_boot_handshake: who runs the TLS handshake: "kernel" when nvme-tcp does it itself
+# (kernel-patches/0003, tls_handshake=kernel from the image's modprobe.d), else "agent".
+keyd_boot_handshake() {
+	local p=/sys/module/nvme_tcp/parameters/tls_handshake
+	if [ -r "$p" ] && [ "$(cat "$p")" = kernel ]; then
+		echo kernel
+	else
+		echo agent
+	fi
+}
+
 # keyd_boot_agent: start keyd-handshaked once; its pid in /run/keyd/handshaked-initrd.pid so
 # that keyd-handshaked.service in the real root can take over (keyd-initrd-handover).
 keyd_boot_agent() {
@@ -161,7 +175,31 @@ keyd_boot_agent() {
 	if [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
 		return 0
 	fi
-	keyd-handshaked >>"$KEYD_BOOT_RUN/handshaked-initrd.log" 2>&1 &
+	if [ "$(keyd_boot_handshake)" = kernel ]; then
+		keyd_boot_say "TLS handshake: in the kernel (nvme_tcp tls_handshake=kernel), no agent"
+		return 0
+	fi
+	if ! command -v keyd-handshaked >/dev/null 2>&1; then
+		keyd_boot_fail "no handshake agent: keyd-handshaked is not in the initramfs and" \
+			"nvme_tcp's tls_handshake is '$(cat /sys/module/nvme_tcp/parameters/tls_handshake \
+			2>/dev/null || echo absent)', not 'kernel'. An image built for the in-kernel" \
+			"handshake needs nvme-tcp from a kernel with keyd's kernel-patches/0001-0003;" \
+			"rebuild it with the patched modules, or without keyd_handshake=kernel" \
+			"(KEYD_HANDSHAKE=kernel for initramfs-tools)."
+		return 1
+	fi
+	# argv[0] "@keyd-handshaked": when a systemd initramfs switches root, systemd sends SIGTERM
+	# to every process left from the initramfs except those whose argv[0] starts with '@' (its
+	# convention for root storage daemons, https://systemd.io/ROOT_STORAGE_DAEMONS/); the agent
+	# must outlive switch-root until keyd-initrd-handover retires it (/proc/PID/comm stays
+	# keyd-handshaked). The probe fails where the shell has no "exec -a" (dash), or where sh is
+	# a busybox applet (busybox picks its applet by argv[0]): a plain start, which only a
+	# systemd initramfs would mind, and there keyd-initrd.service runs this under bash.
+	if (exec -a @keyd-handshaked sh -c :) 2>/dev/null; then
+		(exec -a @keyd-handshaked keyd-handshaked) >>"$KEYD_BOOT_RUN/handshaked-initrd.log" 2>&1 &
+	else
+		keyd-handshaked >>"$KEYD_BOOT_RUN/handshaked-initrd.log" 2>&1 &
+	fi
 	pid=$!
 	echo "$pid" >"$pidf"
 	# It joins the netlink group at once; a dead agent is a failed start, not a slow one.

@@ -33,6 +33,14 @@ ROOT_PCR=23
 # root_build_programs: the release programs the images carry.
 root_build_programs() {
 	local p
+	# KEYD_VM_ROOT_BIN=DIR: release programs built elsewhere (e.g. from a clean export of the
+	# tree while the checkout is mid-edit); used as they are, not rebuilt.
+	if [ -n "${KEYD_VM_ROOT_BIN:-}" ]; then
+		ROOT_BIN=$KEYD_VM_ROOT_BIN
+		[ -x "$ROOT_BIN/keyd" ] && [ -x "$ROOT_BIN/keyd-handshaked" ] ||
+			fail "KEYD_VM_ROOT_BIN=$ROOT_BIN holds no keyd and keyd-handshaked"
+		return 0
+	fi
 	ROOT_BIN=$KEYD_TOP/build/release
 	for p in keyd keyd-ctl keyd-handshaked keyd-request-key; do
 		make -s -C "$KEYD_TOP" NO_DEPS=1 "build/release/$p" >"$T/make-$p.log" 2>&1 || {
@@ -154,6 +162,8 @@ root_rootfs() {
 		"$r/etc/keyd/policy.d/50-nvme-tls.policy"
 	cp -a "$ROOT_STORE_HOST" "$r/var/lib/keyd"
 	printf '%s\n' "$ROOT_IDENTITY" >"$r/etc/keyd-test/identity"
+	# systemd's switch-root (a systemd initramfs) refuses a root without os-release.
+	printf 'ID=keyd-vm\nNAME="keyd test root"\n' >"$r/etc/os-release"
 	cat >"$r/sbin/init" <<'INIT'
 #!/bin/sh
 # The switched-to root: prove where it came from, then report.
@@ -271,6 +281,40 @@ if [ "$after" = "$before" ] && [ "$adopted" = "$keyserial" ]; then
 else
 	vm_fail "keyd provision --once in the real root replaced .nvme's keys: before '$before', after '$after'"
 fi
+# keyd.service's start: the daemon as the unit runs it (ExecStart=/usr/sbin/keyd with
+# /etc/keyd/keyd.conf; KeyringMode=private: a session keyring of its own, here an anonymous
+# one). No sd_notify socket here: "ready" is the state in the status.json it writes after its
+# first pass (what keyd-ctl status reads). Its start-up pass must adopt early boot's keys as the
+# one-shot pass did: the same PSK serial in .nvme and in status.json, tls_key unchanged while it
+# runs, and .nvme unchanged once it has stopped (SIGTERM, as systemctl stop sends).
+rm -f /run/keyd/status.json
+keyctl session - keyd >/run/keyd-daemon.log 2>&1 &
+kd=$!
+i=0
+until grep -q '"state": *"ready"' /run/keyd/status.json 2>/dev/null; do
+	kill -0 "$kd" 2>/dev/null || vm_fail "keyd (the daemon) exited: $(cat /run/keyd-daemon.log)"
+	i=$((i + 1)); [ $i -gt 300 ] && vm_fail "keyd (the daemon) not ready in 30 s: $(cat /run/keyd/status.json 2>/dev/null) $(cat /run/keyd-daemon.log)"
+	sleep 0.1
+done
+sed 's/^/keyd (daemon): /' /run/keyd-daemon.log
+running=$(nvme_keys)
+set -- $(nvme_named "$want")
+[ "$running" = "$before" ] && [ $# = 1 ] && [ "$1" = "$keyserial" ] ||
+	vm_fail "keyd's daemon start replaced .nvme's keys: before '$before', with the daemon '$running' ('$want': $*)"
+[ "$(cat $ctrl/tls_key)" = "$key" ] || vm_fail "with keyd's daemon running tls_key is $(cat $ctrl/tls_key), not $key"
+reported=$(grep -o '"keys": *\[{"serial": *[0-9]*' /run/keyd/status.json | grep -o '[0-9]*$')
+[ "$reported" = "$keyserial" ] ||
+	vm_fail "keyd's daemon reports the PSK as serial '$reported' in status.json, not $keyserial"
+echo "ok: adoption: keyd's daemon ready after $((i / 10)).$((i % 10)) s ($(grep -o '"state": *"[a-z]*", *"generation": *[0-9]*' /run/keyd/status.json), PSK serial $reported in status.json); .nvme's keys unchanged ($running), tls_key $key"
+kill -TERM "$kd"
+i=0
+while kill -0 "$kd" 2>/dev/null; do
+	i=$((i + 1)); [ $i -gt 100 ] && vm_fail "keyd's daemon (pid $kd) did not stop 10 s after SIGTERM"
+	sleep 0.1
+done
+stopped=$(nvme_keys)
+[ "$stopped" = "$before" ] || vm_fail "stopping keyd's daemon changed .nvme's keys: '$before' before, '$stopped' after"
+echo "ok: keyd's daemon stopped (SIGTERM); .nvme still holds early boot's keys ($stopped)"
 # The root reconnects after the pass with the one key .nvme holds for its identity.
 echo 1 >$ctrl/reset_controller
 i=0
@@ -285,9 +329,12 @@ vm_time checks
 sync
 # The target powers off a few seconds after this: the verdict must be out by then.
 echo "done $key" | nc 10.0.2.1 5000 || echo "(could not tell the target)"
-vm_result PASS "root on $dev over NVMe/TCP+TLS, tls_key $key = keyd's PSK, a reconnect after switch-root, the agent handover, a reconnect served by the real root's agent, keyd adopting early boot's keys"
+vm_result PASS "root on $dev over NVMe/TCP+TLS, tls_key $key = keyd's PSK, a reconnect after switch-root, the agent handover, a reconnect served by the real root's agent, keyd adopting early boot's keys (one-shot pass and daemon)"
 INIT
 	chmod 0755 "$r/sbin/init"
+	# A scenario with checks of its own in the new root (root-kernel-handshake.sh: no agent to
+	# hand over) names its /sbin/init in ROOT_INIT.
+	[ -z "${ROOT_INIT:-}" ] || install -m 0755 "$ROOT_INIT" "$r/sbin/init"
 	ROOT_IMG=$T/root.img
 	rm -f "$ROOT_IMG"
 	mkfs.ext4 -q -F -L keydroot -E root_owner=0:0 -d "$r" "$ROOT_IMG" 64M >"$T/mkfs.log" 2>&1 ||
@@ -337,7 +384,8 @@ esac
 INIT
 	chmod 0755 "$d/init"
 	vm_initramfs "$d" --out "$T/target.cpio" \
-		--bin "$ROOT_BIN/keyd" --bin "$ROOT_BIN/keyd-handshaked" --bin keyctl --tcti \
+		--bin "$ROOT_BIN/keyd:/usr/bin/keyd" \
+		--bin "$ROOT_BIN/keyd-handshaked:/usr/bin/keyd-handshaked" --bin keyctl --tcti \
 		--module nvmet-tcp --module nvme-keyring --module tls --module gcm \
 		--module ghash-generic --module virtio_blk --module virtio_net
 	ROOT_TARGET_INITRD=$VM_INITRD
