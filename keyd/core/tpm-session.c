@@ -147,6 +147,16 @@ static TSS2_RC transact(TSS2_TCTI_CONTEXT *tcti, const uint8_t *cmd, size_t cmd_
 	return get_be32(rsp + 6);
 }
 
+/* The handle of type ht that a successful response which does not parse (a size
+ * that does not match) names first, or 0: what the command may have created in the
+ * TPM, flushed rather than left behind. */
+static TPM2_HANDLE created_handle(const uint8_t *rsp, size_t len, uint8_t ht)
+{
+	if (len < HDR_SIZE + 4 || get_be32(rsp + 6) != TPM2_RC_SUCCESS || rsp[HDR_SIZE] != ht)
+		return 0;
+	return get_be32(rsp + HDR_SIZE);
+}
+
 TSS2_RC tpm_session_start(TSS2_TCTI_CONTEXT *tcti, TPM2_HANDLE srk, const TPM2B_PUBLIC *srk_pub,
 			  struct tpm_session *ret, unsigned *commands)
 {
@@ -211,6 +221,9 @@ TSS2_RC tpm_session_start(TSS2_TCTI_CONTEXT *tcti, TPM2_HANDLE srk, const TPM2B_
 		goto out;
 	be32(cmd + 2, (uint32_t)off);
 	rc = transact(tcti, cmd, off, rsp, &len, commands);
+	if (rc == TSS2_ESYS_RC_MALFORMED_RESPONSE)
+		tpm_session_flush_handle(tcti, created_handle(rsp, len, TPM2_HT_HMAC_SESSION),
+					 commands);
 	if (rc != TSS2_RC_SUCCESS)
 		goto out;
 	rc = Tss2_MU_TPM2_HANDLE_Unmarshal(rsp, len, &roff, &handle);
@@ -293,6 +306,9 @@ TSS2_RC tpm_session_load(TSS2_TCTI_CONTEXT *tcti, TPM2_HANDLE parent, const uint
 	off += pub_len;
 	be32(cmd + 2, (uint32_t)off);
 	rc = transact(tcti, cmd, off, rsp, &len, commands);
+	if (rc == TSS2_ESYS_RC_MALFORMED_RESPONSE)
+		tpm_session_flush_handle(tcti, created_handle(rsp, len, TPM2_HT_TRANSIENT),
+					 commands);
 	if (rc != TSS2_RC_SUCCESS)
 		return rc;
 	/* objectHandle, then parameterSize, the Name and the password session's

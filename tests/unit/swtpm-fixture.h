@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A private swtpm for the unit tests that talk to a real TPM (test-tpm, test-tpm-held,
- * test-tpm-batch): started on a unix socket in its own temp dir, stopped by pid.
+ * test-tpm-batch, test-tpm-session): started on a unix socket in its own temp dir, stopped by pid.
  * When swtpm is not installed or does not start, swtpm_pid stays 0 and the tests
  * that need it skip with a message.
  */
