@@ -167,15 +167,87 @@ root_rootfs() {
 	cat >"$r/sbin/init" <<'INIT'
 #!/bin/sh
 # The switched-to root: prove where it came from, then report.
-. /lib/keyd-vm/guest.sh
 # The initramfs moved /proc, /sys, /dev and /run here before switching.
 [ -e /proc/mounts ] || mount -t proc proc /proc
+# The checks run from a copy of busybox, this script and the guest helper in /run (tmpfs): a
+# stalled root (its controller down, no agent to reconnect it) then blocks only the programs
+# under test that live on it (keyd, keyd-handshaked, keyctl), never the checks' own tools, the
+# watchdog below or the verdict.
+if [ "${KEYD_VM_TMPFS:-0}" != 1 ] && grep -q ' /run tmpfs ' /proc/mounts; then
+	t=/run/keyd-vm
+	if mkdir -p $t/bin && cp /bin/busybox $t/bin/busybox && cp /sbin/init /lib/keyd-vm/guest.sh $t/ &&
+		$t/bin/busybox --install -s $t/bin; then
+		export KEYD_VM_TMPFS=1
+		exec $t/bin/sh $t/init
+	fi
+	echo "keyd-vm: could not copy the checks' tools to $t: they run from the root"
+fi
+if [ "${KEYD_VM_TMPFS:-0}" = 1 ]; then
+	. /run/keyd-vm/guest.sh
+	export PATH=/run/keyd-vm/bin:$PATH
+else
+	. /lib/keyd-vm/guest.sh
+fi
+# No outbox here, and listing /out would read the root.
+vm_outbox_save() { :; }
 grep -q ' /sys ' /proc/mounts || mount -t sysfs sysfs /sys
 grep -q ' /dev ' /proc/mounts || mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
 trap 'vm_result FAIL "the new root'"'"'s /sbin/init ended without a verdict"' EXIT
 _vm_mark=$(vm_uptime)
 echo "KEYD-VM-TIME: switch-root-at $(vm_uptime) s"
+# step TEXT: what the checks do next, on the console and in /run/keyd-vm/step for the watchdog.
+mkdir -p /run/keyd-vm
+step() {
+	echo "$*" >/run/keyd-vm/step
+	echo "keyd-vm: step: $*"
+}
+# The watchdog (a subshell, its tools in /run): when the step has not changed for
+# keyd.vm-watchdog=SECONDS (default 45; a step takes 1-3 s, its own waits are bounded at 20-60 s)
+# it shows the step, the controllers' state, the kernel's NVMe/TLS lines and the processes that
+# wait, dumps the blocked tasks' stacks, and fails the boot: a check that blocks where it has no
+# bound of its own (I/O to a stalled root, a write to reset_controller) fails fast with a
+# diagnosis instead of the host's silent hard timeout.
+wd=$(sed -n 's/.*keyd\.vm-watchdog=\([0-9][0-9]*\).*/\1/p' /proc/cmdline)
+(
+	read -r up _ </proc/uptime
+	last="" since=${up%%.*}
+	while :; do
+		sleep 1
+		s=""
+		read -r s 2>/dev/null </run/keyd-vm/step
+		read -r up _ </proc/uptime
+		up=${up%%.*}
+		[ "$s" = "$last" ] || { last=$s since=$up; }
+		[ $((up - since)) -ge "${wd:-45}" ] && break
+	done
+	echo "keyd-vm: watchdog: no progress for $((up - since)) s in step '$last' (uptime $up s)"
+	for c in /sys/class/nvme/nvme*; do
+		[ -e "$c/state" ] || continue
+		echo "keyd-vm: watchdog: $c: state $(cat $c/state), $(cat $c/address), tls_key $(cat $c/tls_key 2>/dev/null)"
+	done
+	dmesg | grep -a -i -E 'nvme|tls|handshake|hung|blocked' | grep -v 'ommand line' | tail -n 30 | sed 's/^/keyd-vm: watchdog: dmesg: /'
+	for p in /proc/[0-9]*; do
+		read -r c <"$p/comm" 2>/dev/null || continue
+		st=""
+		while read -r k v _; do
+			[ "$k" = State: ] && { st=$v; break; }
+		done <"$p/status"
+		case "$st $c" in
+		"D "* | *keyd* | *" sh" | *" init" | *" sync")
+			echo "keyd-vm: watchdog: pid ${p#/proc/} $c state $st wchan $(cat "$p/wchan" 2>/dev/null)" ;;
+		esac
+	done
+	echo 8 >/proc/sys/kernel/printk
+	echo w >/proc/sysrq-trigger
+	sleep 1
+	# Not vm_fail: PID 1 may hold the verdict's bookkeeping, and nothing here may wait on the root.
+	echo "KEYD-VM-RESULT: FAIL watchdog: the checks in the new root made no progress for $((up - since)) s in step '$last'; the lines above show the controller, the kernel's messages and the blocked tasks"
+	# A reset, not a power-off: with the root stalled the power-off can wait for ever (device
+	# shutdown, usermode helpers); qemu's -no-reboot turns the reset into an exit.
+	echo b >/proc/sysrq-trigger
+) &
+step "where / is mounted from and with which key"
 dev=$(awk '$2 == "/" { d = $1 } END { print d }' /proc/mounts)
 case $dev in
 /dev/nvme*n1) echo "ok: / is mounted from $dev" ;;
@@ -194,11 +266,25 @@ case $line in
 *" psk "*"$want"*) echo "ok: tls_key $key is keyd's PSK '$want'" ;;
 *) vm_fail "tls_key $key is not keyd's PSK '$want' (/proc/keys: '$line')" ;;
 esac
+case " $(cat /proc/cmdline) " in
+*" keyd.vm-fault=stall-root "*)
+	# The harness's own check (KEYD_VM_APPEND=keyd.vm-fault=stall-root): the root's controller
+	# down for good (no agent for the reconnect) and PID 1 reading the root; the watchdog must
+	# end the boot with its diagnosis, not the host's hard timeout.
+	step "fault injection: the initramfs's agent killed, the controller reset, the root read"
+	kill -9 "$(cat /run/keyd/handshaked-initrd.pid)"
+	echo 1 >$ctrl/reset_controller
+	echo 3 >/proc/sys/vm/drop_caches
+	cat /usr/bin/keyctl /etc/keyd/keyd.conf >/dev/null
+	;;
+esac
+step "the initramfs's agent after switch-root"
 [ -e /run/keyd/initrd.done ] || vm_fail "no /run/keyd/initrd.done: keyd's early boot did not finish"
 pid=$(cat /run/keyd/handshaked-initrd.pid 2>/dev/null)
 kill -0 "$pid" 2>/dev/null || vm_fail "the initramfs's handshake agent (pid '$pid') did not survive switch-root"
 echo "ok: the initramfs's keyd-handshaked (pid $pid) still runs after switch-root"
 # A reconnect after switch-root: a fresh TLS handshake, served by that agent.
+step "reset_controller, served by the initramfs's agent"
 echo 1 >$ctrl/reset_controller
 i=0
 until [ "$(cat $ctrl/state)" = live ]; do
@@ -210,6 +296,7 @@ echo "ok: reset_controller: reconnected with TLS (tls_key $key) after switch-roo
 # keyd-handshaked.service's turn: a new agent, started from this (NVMe) root as the unit
 # starts it (--lock-memory), and the handover. Its log goes to /run (tmpfs): a write to the
 # root must not be what a handshake for the root waits on.
+step "the real root's agent (keyd-handshaked --lock-memory) starts"
 keyd-handshaked -d --lock-memory >/run/agent-root.log 2>&1 &
 new=$!
 # systemd runs the handover (ExecStartPost=) once the agent reports READY=1 (Type=notify),
@@ -221,6 +308,7 @@ until grep -q 'serving TLS handshakes' /run/agent-root.log; do
 	sleep 0.1
 done
 echo "ok: the real root's agent ($new) ready after $((i / 10)).$((i % 10)) s: $(grep -o 'memory locked.*' /run/agent-root.log)"
+step "keyd-initrd-handover"
 /usr/lib/keyd/keyd-initrd-handover "$new" || vm_fail "keyd-initrd-handover failed"
 i=0
 while kill -0 "$pid" 2>/dev/null; do
@@ -233,6 +321,7 @@ grep -q 'memory locked' /run/agent-root.log ||
 echo "ok: handover: the initramfs's agent $pid stopped once the real root's agent ($new) ran"
 # A reconnect of the root device served by the agent whose files live on that device: without
 # --lock-memory this timed out (-110) when a handshake needed a page from the root.
+step "reset_controller, served by the real root's agent (caches dropped)"
 echo 3 >/proc/sys/vm/drop_caches
 echo 1 >$ctrl/reset_controller
 i=0
@@ -260,6 +349,7 @@ nvme_named() {
 		awk -v w="$1" -F';' '{ d = $6; for (i = 7; i <= NF; i++) d = d ";" $i }
 			d == w { printf "%s ", $1 }'
 }
+step "keyd provision --once in the real root (adoption)"
 before=$(nvme_keys)
 keyserial=$(printf '%d' "0x$key")
 case " $before " in
@@ -287,6 +377,7 @@ fi
 # first pass (what keyd-ctl status reads). Its start-up pass must adopt early boot's keys as the
 # one-shot pass did: the same PSK serial in .nvme and in status.json, tls_key unchanged while it
 # runs, and .nvme unchanged once it has stopped (SIGTERM, as systemctl stop sends).
+step "keyd's daemon starts, adopts, stops"
 rm -f /run/keyd/status.json
 keyctl session - keyd >/run/keyd-daemon.log 2>&1 &
 kd=$!
@@ -316,6 +407,7 @@ stopped=$(nvme_keys)
 [ "$stopped" = "$before" ] || vm_fail "stopping keyd's daemon changed .nvme's keys: '$before' before, '$stopped' after"
 echo "ok: keyd's daemon stopped (SIGTERM); .nvme still holds early boot's keys ($stopped)"
 # The root reconnects after the pass with the one key .nvme holds for its identity.
+step "reset_controller after keyd's passes"
 echo 1 >$ctrl/reset_controller
 i=0
 until [ "$(cat $ctrl/state)" = live ]; do
@@ -326,8 +418,10 @@ now=$(printf '%d' "0x$(cat $ctrl/tls_key)")
 [ "$now" = "$adopted" ] || vm_fail "after the pass and a reset tls_key is $now, not .nvme's key $adopted"
 echo "ok: adoption: one '$want' key in .nvme after the pass ($adopted); the root reconnected with it"
 vm_time checks
+step "sync, and tell the target"
 sync
-# The target powers off a few seconds after this: the verdict must be out by then.
+# The target powers off a few seconds after this: from here on nothing may read the root (its
+# I/O would wait for a path that never comes back): the tools and the verdict are in /run.
 echo "done $key" | nc 10.0.2.1 5000 || echo "(could not tell the target)"
 vm_result PASS "root on $dev over NVMe/TCP+TLS, tls_key $key = keyd's PSK, a reconnect after switch-root, the agent handover, a reconnect served by the real root's agent, keyd adopting early boot's keys (one-shot pass and daemon)"
 INIT
@@ -407,7 +501,15 @@ root_boot() {
 	vm_wait "$name-host" || rc_host=$?
 	ROOT_HOST_LOG=$VM_LOGDIR/vm-$name-host.serial.log
 	ROOT_TIME_HOST=$VM_TIME_BOOT
-	[ "$rc_host" = 0 ] || return "$rc_host"
+	if [ "$rc_host" != 0 ]; then
+		# The target waits for the host's word: stop it now, and keep and show its side (a
+		# keep-alive timeout, a refused handshake) next to the host's.
+		vm_stop "$name-target"
+		echo "      [$name-target] console, last lines:" >&2
+		tr -d '\r' <"$VM_LOGDIR/vm-$name-target.serial.log" | tail -n 15 | sed 's/^/      | /' >&2
+		vm_keep_log "$name-target"
+		return "$rc_host"
+	fi
 	vm_wait "$name-target" || rc_target=$?
 	return "$rc_target"
 }

@@ -331,6 +331,8 @@ vm_outbox_extract() {
 #                    (...:01 listen, ...:02 connect); in the guest: vm_guest_net ADDR/PREFIX.
 # Serial console in build/test-logs/vm-NAME.serial.log. Sets VM_PID (tracked by pid).
 # KEYD_VM_KVM=1 uses KVM instead of TCG (it does not work on this project's machines).
+# KEYD_VM_APPEND="ARGS" adds ARGS to every guest's kernel command line, for a debugging run
+# (e.g. "loglevel=7", "systemd.log_level=debug systemd.log_target=console").
 declare -A _vm_pid=() _vm_log=() _vm_deadline=() _vm_started=()
 vm_start() {
 	local name=$1; shift
@@ -380,7 +382,7 @@ vm_start() {
 	: >"$log"
 	qemu-system-x86_64 "${accel[@]}" -m "$mem" -smp 1 -nographic -no-reboot -nic none \
 		-kernel "$VM_KERNEL" -initrd "$initrd" \
-		-append "console=ttyS0 panic=-1 quiet $append" \
+		-append "console=ttyS0 panic=-1 quiet $append${KEYD_VM_APPEND:+ $KEYD_VM_APPEND}" \
 		"${qargs[@]+"${qargs[@]}"}" </dev/null >"$log" 2>&1 &
 	VM_PID=$!
 	track_pid "$VM_PID"
@@ -417,7 +419,8 @@ vm_wait() {
 	note "[$name] qemu start to power-off: $VM_TIME_BOOT s (serial log: $log)"
 	VM_RESULT=$(tr -d '\r' <"$log" | grep -a -o 'KEYD-VM-RESULT: .*' | head -n 1 || true)
 	if [ $timed_out = 1 ] && [ -z "$VM_RESULT" ]; then
-		tail -n 20 "$log" | sed 's/^/      | /'
+		tail -n 40 "$log" | sed 's/^/      | /'
+		vm_keep_log "$name"
 		echo "FAIL: [$name] no verdict within the hard timeout; qemu killed" >&2
 		return 1
 	fi
@@ -426,14 +429,36 @@ vm_wait() {
 	"KEYD-VM-RESULT: SKIP"*) echo "SKIP: [$name] ${VM_RESULT#KEYD-VM-RESULT: SKIP }"; return 77 ;;
 	"KEYD-VM-RESULT: FAIL"*)
 		tail -n 30 "$log" | sed 's/^/      | /'
+		vm_keep_log "$name"
 		echo "FAIL: [$name] ${VM_RESULT#KEYD-VM-RESULT: FAIL }" >&2
 		return 1 ;;
 	*)
 		tail -n 30 "$log" | sed 's/^/      | /'
+		vm_keep_log "$name"
 		line=$(tr -d '\r' <"$log" | grep -a -m1 -E 'Kernel panic|Oops|BUG:' || true)
 		echo "FAIL: [$name] the guest stopped without a verdict${line:+: $line}" >&2
 		return 1 ;;
 	esac
+}
+
+# vm_keep_log NAME: a copy of NAME's console log that later runs do not overwrite, for a failed
+# boot (build/test-logs/failed/vm-NAME.DATE.PID.serial.log); says where.
+vm_keep_log() {
+	local log=${_vm_log[$1]:-$VM_LOGDIR/vm-$1.serial.log} keep
+	[ -s "$log" ] || return 0
+	mkdir -p "$VM_LOGDIR/failed"
+	keep=$VM_LOGDIR/failed/vm-$1.$(date +%Y%m%d-%H%M%S).$$.serial.log
+	cp "$log" "$keep" && echo "      (console log of [$1] kept: $keep)" >&2
+	return 0
+}
+
+# vm_stop NAME: stop a guest that still runs (its qemu, by pid), e.g. the peer of a guest that
+# failed; its console log stays.
+vm_stop() {
+	local pid=${_vm_pid[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
 }
 
 # vm_run NAME [vm_start options] [-- qemu arguments]: boot, wait, verdict (see vm_wait).
@@ -465,14 +490,27 @@ vm_time() {
 
 # vm_result PASS|FAIL|SKIP REASON...: save /out to the outbox disk, print the verdict, power off.
 vm_result() {
-	local verdict="$1"; shift
+	local verdict="$1" i=0; shift
 	[ "$_vm_done" = 1 ] && return 0
 	_vm_done=1
 	trap - EXIT
 	vm_outbox_save
-	sync
+	# The verdict before the sync, the sync bounded (10 s) and poweroff -n (no second sync): a
+	# sync that waits on a stalled device (an NVMe/TCP root whose controller is down) must not
+	# keep the verdict off the console until the host's hard timeout.
 	echo "KEYD-VM-RESULT: $verdict $*"
-	poweroff -f
+	sync &
+	while kill -0 $! 2>/dev/null && [ "$i" -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$i" -lt 100 ] || echo "keyd-vm: sync did not finish in 10 s: powering off without it"
+	poweroff -f -n &
+	sleep 10
+	# Still here: the power-off itself waits (device shutdown or a usermode helper stuck on a
+	# stalled device). Reset at once; qemu's -no-reboot turns the reset into an exit.
+	echo "keyd-vm: poweroff did not finish in 10 s: resetting"
+	echo b >/proc/sysrq-trigger
 	sleep 10
 }
 vm_fail() { vm_result FAIL "$@"; }
