@@ -5,7 +5,8 @@
  * tests/vm/kernel-tls13-hostile.sh. Never installed.
  *
  *   tls13-hostile --list
- *   tls13-hostile --mode NAME --port PORT --count N [--psk-file FILE]
+ *   tls13-hostile --mode NAME --port PORT --count N [--psk-file FILE]   (PORT 0: any free
+ *   port, printed as "port=N")
  *
  * It listens on 127.0.0.1:PORT, serves N connections one after the other
  * with the flight of mode NAME, then reads what the client sends back until
@@ -426,6 +427,17 @@ static int serve(const struct mode *md, int port, int count)
 			strerror(errno));
 		return 2;
 	}
+	if (port == 0) {
+		/* --port 0: the kernel picks a free port; say which (tests on a busy host). */
+		socklen_t len = sizeof(sa);
+
+		if (getsockname(lfd, (struct sockaddr *)&sa, &len) < 0) {
+			fprintf(stderr, "tls13-hostile: getsockname: %s\n", strerror(errno));
+			return 2;
+		}
+		printf("port=%d\n", ntohs(sa.sin_port));
+		fflush(stdout);
+	}
 	/* An accept that never comes ends the run: the driver hung or never connected. */
 	setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 120 },
 		   sizeof(struct timeval));
@@ -506,7 +518,7 @@ int main(int argc, char **argv)
 	for (i = 0; mode && i < (int)ARRAY_SIZE(hostile_modes); i++)
 		if (!strcmp(hostile_modes[i].name, mode))
 			md = &hostile_modes[i];
-	if (!md || port <= 0 || port > 65535 || count < 1) {
+	if (!md || port < 0 || port > 65535 || count < 1) {
 		fprintf(stderr, "tls13-hostile: need a known --mode (see --list), --port and --count\n");
 		return 2;
 	}
