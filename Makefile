@@ -315,10 +315,11 @@ install-gnutls: all
 
 # ---- the in-kernel TLS 1.3 PSK client core (kernel-patches/tls13-psk), built in userspace -----
 # Unit test, fuzz target and interop driver link the core (not the kernel backend) with the
-# OpenSSL test backend; none of them uses keyd/core.
+# libcrypto backend keyd/handshake/tls13-crypto.c built with fixed keys and caches
+# (TLS13_CRYPTO_TEST_KEYS, through tests/tls13/crypto_test.c); none of them uses keyd/core.
 TLS13_SRC := $(filter-out %_kernel.c %_handshake.c,\
 		$(sort $(wildcard kernel-patches/tls13-psk/*.c))) \
-	tests/tls13/crypto_openssl.c tests/tls13/server_sim.c
+	tests/tls13/crypto_test.c tests/tls13/server_sim.c
 TLS13_INC := -Ikernel-patches/tls13-psk -Itests/tls13
 $(call obj,$(TLS13_SRC)) $(BUILD)/unit/test-tls13 $(BUILD)/tests/tls13-client: CFLAGS += $(TLS13_INC)
 $(BUILD)/unit/test-tls13: tests/unit/test-tls13.c $(call obj,$(TLS13_SRC))
@@ -345,8 +346,8 @@ $(FUZZ_BUILD)/fuzz-tls13-server: tests/fuzz/fuzz-tls13-server.c $(call fuzz_obj,
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -MF $@.d -o $@ $< \
 		$(call fuzz_obj,$(TLS13_SRC)) $$($(PKG_CONFIG) --libs libcrypto)
 # keyd-handshaked runs SHA-384 PSK handshakes on the core: the core's client, the server in
-# keyd/handshake/tls13-server.c, libcrypto through keyd/handshake/tls13-crypto.c (the tests
-# below use the OpenSSL test backend instead). docs/in-kernel-handshake.md.
+# keyd/handshake/tls13-server.c, libcrypto through keyd/handshake/tls13-crypto.c (built
+# without fixed keys; the tests below link its test build). docs/in-kernel-handshake.md.
 TLS13_CORE_SRC := $(filter-out %_kernel.c %_handshake.c,$(sort $(wildcard kernel-patches/tls13-psk/*.c)))
 TLS13_SERVER_SRC := keyd/handshake/tls13-server.c
 $(call obj,$(HS_SRC)): CFLAGS += -Ikernel-patches/tls13-psk

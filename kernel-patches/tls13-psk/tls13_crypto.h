@@ -2,8 +2,8 @@
 /*
  * The crypto primitives the TLS 1.3 PSK client core uses, and nothing more.
  * Two backends implement it: tls13_crypto_kernel.c (the kernel crypto API,
- * for the module) and tests/tls13/crypto_openssl.c (libcrypto, for unit
- * tests, fuzzing and the userspace interop driver).
+ * for the module) and keyd/handshake/tls13-crypto.c (libcrypto, for keyd's
+ * agent, unit tests, fuzzing and the userspace interop driver).
  *
  * Every function returns 0 or a negative errno. Objects are opaque; each
  * _free() accepts NULL and wipes what it held.
