@@ -822,24 +822,13 @@ static int key_sign(struct ctl_ctx *c, int argc, char **argv)
 
 int ctl_verb_key(struct ctl_ctx *c, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*run)(struct ctl_ctx *c, int argc, char **argv);
-	} verbs[] = {
+	static const struct ctl_subverb verbs[] = {
 		{ "create", key_create },   { "import", key_import },
 		{ "list", key_list },       { "show", key_show },
 		{ "export-pub", key_export_pub }, { "remove", key_remove },
 		{ "sign", key_sign },       { "to-kernel", ctl_key_to_kernel },
+		{ NULL, NULL },
 	};
 
-	if (argc < 2)
-		return ctl_usage_error(key_usage, "key: which action?");
-	if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help")) {
-		fputs(key_usage, stdout);
-		return CTL_EXIT_OK;
-	}
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		if (streq(argv[1], verbs[i].name))
-			return verbs[i].run(c, argc - 1, argv + 1);
-	return ctl_usage_error(key_usage, "unknown action 'key %s'", argv[1]);
+	return ctl_run_subverb(c, "key", key_usage, verbs, argc, argv);
 }
