@@ -57,6 +57,13 @@ static bool equal_ct(const uint8_t *a, const uint8_t *b, size_t n)
 	return d == 0;
 }
 
+/* Copy len bytes to buf at offset n (the callers bound the sizes); the new offset. */
+static size_t append(uint8_t *buf, size_t n, const void *p, size_t len)
+{
+	memcpy(buf + n, p, len);
+	return n + len;
+}
+
 /* KDFa (Part 1, 11.4.10.2) for SHA-256 and bits a multiple of 8, at most 512. */
 static int kdfa(const uint8_t *key, size_t key_len, const char *label, const uint8_t *u,
 		size_t u_len, const uint8_t *v, size_t v_len, uint32_t bits, uint8_t *out)
@@ -69,15 +76,11 @@ static int kdfa(const uint8_t *key, size_t key_len, const char *label, const uin
 	if (label_len > 16 || u_len > 64 || v_len > 64 || bits % 8 || need > 64)
 		return -EINVAL;
 	for (uint32_t i = 1; need > 0 && r == 0; i++) {
-		n = 0;
 		be32(in, i);
-		n += 4;
-		memcpy(in + n, label, label_len);
-		n += label_len;
-		memcpy(in + n, u, u_len);
-		n += u_len;
-		memcpy(in + n, v, v_len);
-		n += v_len;
+		n = 4;
+		n = append(in, n, label, label_len);
+		n = append(in, n, u, u_len);
+		n = append(in, n, v, v_len);
 		be32(in + n, bits);
 		n += 4;
 		r = keyd_crypto_hmac(KEYD_HASH_SHA256, key, key_len, in, n, block);
@@ -98,21 +101,17 @@ static int kdfe_256(const uint8_t z[32], const char *label, const uint8_t *u, si
 		    const uint8_t *v, size_t v_len, uint8_t out[32])
 {
 	uint8_t in[4 + 32 + 16 + 2 * 32];
-	size_t label_len = strlen(label) + 1, n = 0;
+	size_t label_len = strlen(label) + 1, n;
 	int r;
 
 	if (label_len > 16 || u_len > 32 || v_len > 32)
 		return -EINVAL;
 	be32(in, 1);
-	n += 4;
-	memcpy(in + n, z, 32);
-	n += 32;
-	memcpy(in + n, label, label_len);
-	n += label_len;
-	memcpy(in + n, u, u_len);
-	n += u_len;
-	memcpy(in + n, v, v_len);
-	n += v_len;
+	n = 4;
+	n = append(in, n, z, 32);
+	n = append(in, n, label, label_len);
+	n = append(in, n, u, u_len);
+	n = append(in, n, v, v_len);
 	r = keyd_crypto_hash(KEYD_HASH_SHA256, in, n, out);
 	explicit_bzero(in, sizeof(in));
 	return r;

@@ -26,6 +26,14 @@ int ctl_usage_error(const char *usage, const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
+int ctl_check_name(const char *usage, const char *what, const char *name)
+{
+	if (keyd_name_is_valid(name))
+		return CTL_EXIT_OK;
+	return ctl_usage_error(usage, "invalid %s name '%s': use 1 to 64 characters from "
+			       "A-Z a-z 0-9 . _ -, not starting with '.' or '-'", what, name);
+}
+
 int ctl_run_subverb(struct ctl_ctx *c, const char *group, const char *usage,
 		    const struct ctl_subverb *table, int argc, char **argv)
 {

@@ -50,6 +50,10 @@ int ctl_tpm_error(struct ctl_ctx *c, int r, const char *what_fmt, ...)
 /* Print usage for a verb group and return CTL_EXIT_USAGE. */
 int ctl_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Check a store name (a key, a CA set: what keyd_name_is_valid accepts); on a bad one
+ * print usage with the rule and return CTL_EXIT_USAGE. what: "key", "set". */
+int ctl_check_name(const char *usage, const char *what, const char *name);
+
 /* One sub-verb of a verb group ("ca add", "cert show"...): name and handler. The
  * handler gets argv starting at the sub-verb. */
 struct ctl_subverb {

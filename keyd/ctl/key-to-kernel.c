@@ -115,9 +115,7 @@ int ctl_key_to_kernel(struct ctl_ctx *c, int argc, char **argv)
 		return ctl_usage_error(to_kernel_usage, "key to-kernel takes one NAME");
 	name = argv[optind];
 	if (!keyd_name_is_valid(name))
-		return ctl_usage_error(to_kernel_usage, "invalid key name '%s': use 1 to 64 "
-				       "characters from A-Z a-z 0-9 . _ -, not starting with '.' "
-				       "or '-'", name);
+		return ctl_check_name(to_kernel_usage, "key", name);
 	if (description) {
 		if (!*description || strlen(description) > KEYD_KEYRING_DESC_MAX)
 			return ctl_usage_error(to_kernel_usage, "--description: 1 to %d bytes",

@@ -43,13 +43,7 @@ static void certs_done(struct keyd_x509_cert **certs, size_t *n)
 
 static int set_name_check(const char *name)
 {
-	if (keyd_name_is_valid(name))
-		return CTL_EXIT_OK;
-	return ctl_usage_error(
-		ca_usage,
-		"invalid set name '%s': use 1 to 64 characters from A-Z a-z 0-9 . _ -, "
-		"not starting with '.' or '-'",
-		name);
+	return ctl_check_name(ca_usage, "set", name);
 }
 
 /* Read a set; a missing set is an empty one. Logs; returns an exit code. */

@@ -30,13 +30,7 @@ static const char cert_usage[] =
 
 static int key_name_check(const char *name)
 {
-	if (keyd_name_is_valid(name))
-		return CTL_EXIT_OK;
-	return ctl_usage_error(
-		cert_usage,
-		"invalid key name '%s': use 1 to 64 characters from A-Z a-z 0-9 . _ -, "
-		"not starting with '.' or '-'",
-		name);
+	return ctl_check_name(cert_usage, "key", name);
 }
 
 /* Parse a file in which every block must be a good certificate. */

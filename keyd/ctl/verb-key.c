@@ -51,10 +51,7 @@ static void key_file(char buf[KEY_FILE_MAX], const char *name, const char *ext)
 
 static int key_name_check(const char *name)
 {
-	if (keyd_name_is_valid(name))
-		return CTL_EXIT_OK;
-	return ctl_usage_error(key_usage, "invalid key name '%s': use 1 to 64 characters from "
-			       "A-Z a-z 0-9 . _ -, not starting with '.' or '-'", name);
+	return ctl_check_name(key_usage, "key", name);
 }
 
 static int description_check(const char *text)

@@ -180,6 +180,20 @@ static int install(const struct keyd_tls_params *p, struct keyd_tls_result *r, u
 	return keyd_tls_install_keys(p, r, cipher);
 }
 
+/* The failures both roles report alike. */
+static int common_status(struct keyd_tls_result *r, int e, int alert_sent)
+{
+	switch (e) {
+	case -ETIMEDOUT:
+		return keyd_tls_fail(r, EIO, "the handshake timed out");
+	case -ENOMEM:
+		return keyd_tls_fail(r, ENOMEM, "out of memory");
+	default:
+		return keyd_tls_fail(r, EIO, "the handshake failed: %s (alert sent %s)",
+				     strerror(-e), alert_name(alert_sent));
+	}
+}
+
 /* ---- client ---------------------------------------------------------------------------- */
 
 static int client_status(struct keyd_tls_result *r, const struct tls13_client *c, int e)
@@ -197,14 +211,33 @@ static int client_status(struct keyd_tls_result *r, const struct tls13_client *c
 		/* Some servers close without an alert when they do not know the identity. */
 		return keyd_tls_fail(r, EKEYREJECTED,
 				     "the server closed the connection during the handshake");
-	case -ETIMEDOUT:
-		return keyd_tls_fail(r, EIO, "the handshake timed out");
-	case -ENOMEM:
-		return keyd_tls_fail(r, ENOMEM, "out of memory");
 	default:
-		return keyd_tls_fail(r, EIO, "the handshake failed: %s (alert sent %s)",
-				     strerror(-e), alert_name(sent));
+		return common_status(r, e, sent);
 	}
+}
+
+/* Send what the core produced after feeding it; the first error wins (an alert after a
+ * failure is best-effort: the status says why). */
+static int send_output(int fd, const u8 *out, size_t out_len, int e)
+{
+	int w;
+
+	if (!out_len)
+		return e;
+	w = keyd_write_all(fd, out, out_len);
+	return e >= 0 && w < 0 ? w : e;
+}
+
+/* The end of both roles: e is what deriving the traffic keys returned. */
+static int install_traffic(const struct keyd_tls_params *p, struct keyd_tls_result *r, int e,
+			   struct tls13_traffic *tx, struct tls13_traffic *rx)
+{
+	if (e < 0) {
+		explicit_bzero(tx, sizeof(*tx));
+		explicit_bzero(rx, sizeof(*rx));
+		return keyd_tls_fail(r, EIO, "cannot derive the traffic keys: %s", strerror(-e));
+	}
+	return install(p, r, tx->cipher_suite, tx, rx);
 }
 
 int keyd_tls13_agent_client(const struct keyd_tls_params *p, const struct keyd_secret *key,
@@ -241,13 +274,7 @@ int keyd_tls13_agent_client(const struct keyd_tls_params *p, const struct keyd_s
 		if (e < 0)
 			break;
 		e = tls13_client_feed(c, in, got, &used, out, sizeof(out), &out_len);
-		if (out_len) {
-			/* The alert after a failure is best-effort: the status says why. */
-			int w = keyd_write_all(p->fd, out, out_len);
-
-			if (e >= 0 && w < 0)
-				e = w;
-		}
+		e = send_output(p->fd, out, out_len, e);
 		if (e == TLS13_CLIENT_DONE)
 			break;
 	}
@@ -258,12 +285,7 @@ int keyd_tls13_agent_client(const struct keyd_tls_params *p, const struct keyd_s
 	}
 	e = tls13_client_traffic(c, &tx, &rx);
 	tls13_client_free(c);
-	if (e < 0) {
-		explicit_bzero(&tx, sizeof(tx));
-		explicit_bzero(&rx, sizeof(rx));
-		return keyd_tls_fail(r, EIO, "cannot derive the traffic keys: %s", strerror(-e));
-	}
-	return install(p, r, tx.cipher_suite, &tx, &rx);
+	return install_traffic(p, r, e, &tx, &rx);
 }
 
 /* ---- server ---------------------------------------------------------------------------- */
@@ -367,13 +389,8 @@ static int server_status(struct keyd_tls_result *r, const struct tls13_server *s
 	case -ECONNABORTED:
 		return keyd_tls_fail(r, EKEYREJECTED, "the client sent alert %s",
 				     alert_name(got));
-	case -ETIMEDOUT:
-		return keyd_tls_fail(r, EIO, "the handshake timed out");
-	case -ENOMEM:
-		return keyd_tls_fail(r, ENOMEM, "out of memory");
 	default:
-		return keyd_tls_fail(r, EIO, "the handshake failed: %s (alert sent %s)",
-				     strerror(-e), alert_name(sent));
+		return common_status(r, e, sent);
 	}
 }
 
@@ -397,12 +414,7 @@ int keyd_tls13_agent_server(const struct keyd_tls_params *p, struct keyd_tls_res
 		if (e < 0)
 			break;
 		e = tls13_server_feed(s, in, got, &used, out, sizeof(out), &out_len);
-		if (out_len) {
-			int w = keyd_write_all(p->fd, out, out_len);
-
-			if (e >= 0 && w < 0)
-				e = w;
-		}
+		e = send_output(p->fd, out, out_len, e);
 		if (e < 0 || e == TLS13_CLIENT_DONE)
 			break;
 	}
@@ -413,10 +425,5 @@ int keyd_tls13_agent_server(const struct keyd_tls_params *p, struct keyd_tls_res
 	}
 	e = tls13_server_traffic(s, &tx, &rx);
 	tls13_server_free(s);
-	if (e < 0) {
-		explicit_bzero(&tx, sizeof(tx));
-		explicit_bzero(&rx, sizeof(rx));
-		return keyd_tls_fail(r, EIO, "cannot derive the traffic keys: %s", strerror(-e));
-	}
-	return install(p, r, tx.cipher_suite, &tx, &rx);
+	return install_traffic(p, r, e, &tx, &rx);
 }

@@ -13,27 +13,13 @@
 #  5. a server that accepts the connection and never answers: the handshake ends at its
 #     timeout (ta_timeout_ms = 3 s) with -EIO, the status nvme-tcp gets for a timeout.
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/vm.sh"
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/tls13-kmod.sh"
 
 vm_require
 vm_fetch_kernel
 require_cmd openssl xxd base64 make
 
-hdr=${KEYD_VM_CACHE:-$KEYD_TOP/build/vm-cache}/headers-$VM_KVER/usr/src
-if [ ! -d "$hdr/linux-headers-$VM_KVER" ]; then
-	note "fetching the 6.12 headers (mk/kernel.sh --kver $VM_KVER)"
-	krc=0
-	"$KEYD_TOP/mk/kernel.sh" --kver "$VM_KVER" --check-only >"$T/kernel.log" 2>&1 || krc=$?
-	[ -d "$hdr/linux-headers-$VM_KVER" ] ||
-		skip "no linux-headers-$VM_KVER (mk/kernel.sh exit $krc: $(tail -n 2 "$T/kernel.log"))"
-fi
-common=$(ls -d "$hdr"/linux-headers-*-common | head -n 1)
-
-note "building the in-kernel handshake and its test driver against linux-headers-$VM_KVER"
-mkdir -p "$T/kmod"
-cp "$KEYD_TOP"/kernel-patches/tls13-psk/*.[ch] "$KEYD_TOP"/tests/tls13/kmod/* "$T/kmod/"
-make -C "$hdr/linux-headers-$VM_KVER" -f "$common/Makefile" M="$T/kmod" modules \
-	>"$T/kmod.log" 2>&1 || { tail -n 30 "$T/kmod.log"; fail "the module does not build"; }
-if grep -E 'warning:' "$T/kmod.log"; then fail "the module builds with warnings"; fi
+tls13_kmod_build
 
 ID256="NVMe0R01 nqn.2014-08.org.keyd:host nqn.2014-08.org.keyd:sub"
 ID384="NVMe0R02 nqn.2014-08.org.keyd:host nqn.2014-08.org.keyd:sub"

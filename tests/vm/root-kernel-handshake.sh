@@ -102,24 +102,7 @@ exec </dev/console >/dev/console 2>&1
 trap 'vm_result FAIL "the new root'"'"'s /sbin/init ended without a verdict"' EXIT
 _vm_mark=$(vm_uptime)
 echo "KEYD-VM-TIME: switch-root-at $(vm_uptime) s"
-dev=$(awk '$2 == "/" { d = $1 } END { print d }' /proc/mounts)
-case $dev in
-/dev/nvme*n1) echo "ok: / is mounted from $dev" ;;
-*) vm_fail "/ is mounted from '$dev', not an NVMe namespace" ;;
-esac
-ctrl=${dev#/dev/}
-ctrl=/sys/class/nvme/${ctrl%n1}
-[ "$(cat $ctrl/transport)" = tcp ] || vm_fail "$ctrl is not NVMe/TCP ($(cat $ctrl/transport))"
-echo "ok: controller $(cat $ctrl/address) over $(cat $ctrl/transport)"
-key=$(cat $ctrl/tls_key 2>/dev/null)
-[ -n "$key" ] && [ "$key" != 00000000 ] || vm_fail "$ctrl has no tls_key: not TLS"
-want=$(cat /etc/keyd-test/identity)
-line=$(awk -v k="$key" '$1 == k' /proc/keys)
-echo "tls_key $key: $line"
-case $line in
-*" psk "*"$want"*) echo "ok: tls_key $key is keyd's PSK '$want'" ;;
-*) vm_fail "tls_key $key is not keyd's PSK '$want' (/proc/keys: '$line')" ;;
-esac
+vm_check_nvme_tls_root
 [ -e /run/keyd/initrd.done ] || vm_fail "no /run/keyd/initrd.done: keyd's early boot did not finish"
 mode=$(cat /sys/module/nvme_tcp/parameters/tls_handshake 2>/dev/null)
 [ "$mode" = kernel ] || vm_fail "nvme_tcp's tls_handshake is '$mode', not kernel"

@@ -248,24 +248,7 @@ wd=$(sed -n 's/.*keyd\.vm-watchdog=\([0-9][0-9]*\).*/\1/p' /proc/cmdline)
 	echo b >/proc/sysrq-trigger
 ) &
 step "where / is mounted from and with which key"
-dev=$(awk '$2 == "/" { d = $1 } END { print d }' /proc/mounts)
-case $dev in
-/dev/nvme*n1) echo "ok: / is mounted from $dev" ;;
-*) vm_fail "/ is mounted from '$dev', not an NVMe namespace" ;;
-esac
-ctrl=${dev#/dev/}
-ctrl=/sys/class/nvme/${ctrl%n1}
-[ "$(cat $ctrl/transport)" = tcp ] || vm_fail "$ctrl is not NVMe/TCP ($(cat $ctrl/transport))"
-echo "ok: controller $(cat $ctrl/address) over $(cat $ctrl/transport)"
-key=$(cat $ctrl/tls_key 2>/dev/null)
-[ -n "$key" ] && [ "$key" != 00000000 ] || vm_fail "$ctrl has no tls_key: not TLS"
-want=$(cat /etc/keyd-test/identity)
-line=$(awk -v k="$key" '$1 == k' /proc/keys)
-echo "tls_key $key: $line"
-case $line in
-*" psk "*"$want"*) echo "ok: tls_key $key is keyd's PSK '$want'" ;;
-*) vm_fail "tls_key $key is not keyd's PSK '$want' (/proc/keys: '$line')" ;;
-esac
+vm_check_nvme_tls_root
 case " $(cat /proc/cmdline) " in
 *" keyd.vm-fault=stall-root "*)
 	# The harness's own check (KEYD_VM_APPEND=keyd.vm-fault=stall-root): the root's controller

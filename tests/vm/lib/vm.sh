@@ -556,6 +556,30 @@ vm_check() {
 	VM_OUT=$out
 }
 
+# vm_check_nvme_tls_root: in a root switched to over NVMe/TCP (tests/vm/root-*.sh), check that
+# / is an NVMe/TCP namespace whose controller's tls_key is keyd's PSK for the identity in
+# /etc/keyd-test/identity. Sets dev, ctrl, key, want and line for the caller's later checks.
+vm_check_nvme_tls_root() {
+	dev=$(awk '$2 == "/" { d = $1 } END { print d }' /proc/mounts)
+	case $dev in
+	/dev/nvme*n1) echo "ok: / is mounted from $dev" ;;
+	*) vm_fail "/ is mounted from '$dev', not an NVMe namespace" ;;
+	esac
+	ctrl=${dev#/dev/}
+	ctrl=/sys/class/nvme/${ctrl%n1}
+	[ "$(cat $ctrl/transport)" = tcp ] || vm_fail "$ctrl is not NVMe/TCP ($(cat $ctrl/transport))"
+	echo "ok: controller $(cat $ctrl/address) over $(cat $ctrl/transport)"
+	key=$(cat $ctrl/tls_key 2>/dev/null)
+	[ -n "$key" ] && [ "$key" != 00000000 ] || vm_fail "$ctrl has no tls_key: not TLS"
+	want=$(cat /etc/keyd-test/identity)
+	line=$(awk -v k="$key" '$1 == k' /proc/keys)
+	echo "tls_key $key: $line"
+	case $line in
+	*" psk "*"$want"*) echo "ok: tls_key $key is keyd's PSK '$want'" ;;
+	*) vm_fail "tls_key $key is not keyd's PSK '$want' (/proc/keys: '$line')" ;;
+	esac
+}
+
 # vm_wait_for PATH [TENTHS]: wait until PATH exists (default 10 s).
 vm_wait_for() {
 	local i=0
