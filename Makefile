@@ -181,7 +181,7 @@ demo: all
 bench: all
 	$(Q)./mk/deps.sh test
 	$(Q)rc=0; for b in tests/bench/*.sh; do [ -e "$$b" ] || continue; \
-		KEYD_BUILD=$(abspath $(BUILD)) "$$b"; s=$$?; \
+		KEYD_TOP=$(abspath .) KEYD_BUILD=$(abspath $(BUILD)) "$$b"; s=$$?; \
 		[ $$s -eq 0 ] || [ $$s -eq 77 ] || rc=1; done; exit $$rc
 
 # ---- install ---------------------------------------------------------------------

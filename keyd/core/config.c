@@ -221,18 +221,21 @@ static const struct setting {
 	const char *key;
 	enum value_kind kind;
 	size_t offset;
-	uint32_t min, max; /* VALUE_SECONDS, VALUE_COUNT */
+	uint32_t min, max;  /* VALUE_SECONDS, VALUE_COUNT */
+	const char *range; /* the error for a value outside min..max */
 } settings[] = {
-	{ "store", VALUE_PATH, offsetof(struct keyd_config, store), 0, 0 },
-	{ "tcti", VALUE_TCTI, offsetof(struct keyd_config, tcti), 0, 0 },
-	{ "policy-dir", VALUE_PATH, offsetof(struct keyd_config, policy_dir), 0, 0 },
-	{ "socket", VALUE_SOCKET, offsetof(struct keyd_config, socket), 0, 0 },
-	{ "enroll-group", VALUE_GROUP, offsetof(struct keyd_config, enroll_group), 0, 0 },
-	{ "log-level", VALUE_LOG_LEVEL, offsetof(struct keyd_config, log_level), 0, 0 },
+	{ "store", VALUE_PATH, offsetof(struct keyd_config, store), 0, 0, NULL },
+	{ "tcti", VALUE_TCTI, offsetof(struct keyd_config, tcti), 0, 0, NULL },
+	{ "policy-dir", VALUE_PATH, offsetof(struct keyd_config, policy_dir), 0, 0, NULL },
+	{ "socket", VALUE_SOCKET, offsetof(struct keyd_config, socket), 0, 0, NULL },
+	{ "enroll-group", VALUE_GROUP, offsetof(struct keyd_config, enroll_group), 0, 0, NULL },
+	{ "log-level", VALUE_LOG_LEVEL, offsetof(struct keyd_config, log_level), 0, 0, NULL },
 	{ "tpm-wait", VALUE_SECONDS, offsetof(struct keyd_config, tpm_wait), 0,
-	  KEYD_CONFIG_TPM_WAIT_MAX },
+	  KEYD_CONFIG_TPM_WAIT_MAX, "expected seconds from 0 to 600" },
 	{ "max-clients", VALUE_COUNT, offsetof(struct keyd_config, max_clients), 1,
-	  KEYD_CONFIG_MAX_CLIENTS_MAX },
+	  KEYD_CONFIG_MAX_CLIENTS_MAX, "expected a number from 1 to 1024" },
+	{ "sign-hold-ms", VALUE_COUNT, offsetof(struct keyd_config, sign_hold_ms), 0,
+	  KEYD_CONFIG_SIGN_HOLD_MS_MAX, "expected milliseconds from 0 to 60000" },
 };
 
 static bool is_string_kind(enum value_kind k)
@@ -271,8 +274,7 @@ static const char *check_value(const struct setting *s, const char *value, int *
 	case VALUE_COUNT:
 		if (keyd_parse_u32(value, 10, ret_num) < 0 || *ret_num < s->min ||
 		    *ret_num > s->max)
-			return s->kind == VALUE_SECONDS ? "expected seconds from 0 to 600"
-							: "expected a number from 1 to 1024";
+			return s->range;
 		return NULL;
 	}
 	return "unknown setting";
@@ -323,6 +325,7 @@ int keyd_config_init(struct keyd_config *c)
 		.log_level = LOG_INFO,
 		.tpm_wait = KEYD_CONFIG_DEFAULT_TPM_WAIT,
 		.max_clients = KEYD_CONFIG_DEFAULT_MAX_CLIENTS,
+		.sign_hold_ms = KEYD_CONFIG_DEFAULT_SIGN_HOLD_MS,
 	};
 	if (!c->store || !c->tcti || !c->policy_dir || !c->socket || !c->enroll_group) {
 		keyd_config_done(c);
@@ -391,7 +394,7 @@ static void parse_line(struct keyd_config *c, struct errors *e, const char *file
 	if (!s) {
 		error_at(e, file, ln,
 			 "unknown key '%s' (store, tcti, policy-dir, socket, "
-			 "enroll-group, log-level, tpm-wait, max-clients)",
+			 "enroll-group, log-level, tpm-wait, max-clients, sign-hold-ms)",
 			 esc(b, key));
 		return;
 	}
@@ -588,11 +591,12 @@ int keyd_config_format(const struct keyd_config *c, char **ret)
 		     "enroll-group = %s\n"
 		     "log-level = %s\n"
 		     "tpm-wait = %u\n"
-		     "max-clients = %u\n",
+		     "max-clients = %u\n"
+		     "sign-hold-ms = %u\n",
 		     c->store ? c->store : "", c->tcti ? c->tcti : "",
 		     c->policy_dir ? c->policy_dir : "", c->socket ? c->socket : "",
 		     c->enroll_group ? c->enroll_group : "", level ? level : "info", c->tpm_wait,
-		     c->max_clients) < 0) {
+		     c->max_clients, c->sign_hold_ms) < 0) {
 		*ret = NULL;
 		return -ENOMEM;
 	}

@@ -16,6 +16,8 @@
  *   log-level      info                  err, warning, notice, info, debug
  *   tpm-wait       30                    seconds to wait for the TPM device (early boot), 0..600
  *   max-clients    64                    socket connections served at once, 1..1024
+ *   sign-hold-ms   500                   how long a signing key stays loaded in the TPM
+ *                                        after its last signature, 0..60000
  *
  * Environment (keyd_config_apply_env(), after the file): KEYD_TCTI replaces tcti,
  * KEYD_ROOT replaces store; both are validated like the file's values.
@@ -34,6 +36,7 @@
 #define KEYD_CONFIG_TCTI_MAX 256
 #define KEYD_CONFIG_TPM_WAIT_MAX 600
 #define KEYD_CONFIG_MAX_CLIENTS_MAX 1024
+#define KEYD_CONFIG_SIGN_HOLD_MS_MAX 60000
 
 #define KEYD_CONFIG_DEFAULT_STORE "/var/lib/keyd"
 #define KEYD_CONFIG_DEFAULT_TCTI "device:/dev/tpmrm0"
@@ -42,6 +45,7 @@
 #define KEYD_CONFIG_DEFAULT_ENROLL_GROUP "keyd"
 #define KEYD_CONFIG_DEFAULT_TPM_WAIT 30
 #define KEYD_CONFIG_DEFAULT_MAX_CLIENTS 64
+#define KEYD_CONFIG_DEFAULT_SIGN_HOLD_MS 500
 
 /* Plain values; the strings are owned by the struct (keyd_config_done()). */
 struct keyd_config {
@@ -53,6 +57,7 @@ struct keyd_config {
 	int log_level;      /* LOG_ERR .. LOG_DEBUG (syslog.h) */
 	uint32_t tpm_wait;  /* seconds */
 	uint32_t max_clients;
+	uint32_t sign_hold_ms;
 };
 
 /* Fill c with the defaults. -ENOMEM. */

@@ -6,7 +6,9 @@
  *
  * Resources: every function that loads an object or starts a session owns it in
  * a scope-bound struct tpm_tr, flushed when the scope ends, so no transient
- * object or session outlives a call, on success or failure. Single-use sessions
+ * object or session outlives a call, on success or failure; the exceptions are
+ * the signing service's, which its caller bounds: a held key stays loaded after
+ * keyd_tpm_sign_held() until keyd_tpm_held_key_unload(). Single-use sessions
  * are started with continueSession clear: the TPM ends them after the command
  * they authorise, which saves a FlushContext per operation on the boot path.
  *
@@ -22,13 +24,14 @@
  * PCR_Read dropped: Load, Unseal, FlushContext per object (+ PolicyPCR,
  * + PolicyAuthValue), StartAuthSession and FlushContext once per batch and kind.
  *
- * The sessions of the hot paths, Sign on a held key and Unseal of an object
- * without a policy (kept in a batch, single-use otherwise), are tpm-session.c's:
- * the same salted, encrypted HMAC session, with its HMACs and parameter encryption
+ * The session of the hot path of provisioning, Unseal of an object without a
+ * policy (kept in a batch, single-use otherwise), is tpm-session.c's: the same
+ * salted, encrypted HMAC session, with its HMACs and parameter encryption
  * computed by keyd instead of ESYS, whose crypto backend (tpm2-tss 3.x) costs
  * milliseconds of CPU per command (tpm-session.h says why); such an object under
  * the SRK is loaded and flushed by tpm-session.c too. Policy sessions and the other
- * single-use sessions stay ESYS's.
+ * single-use sessions stay ESYS's. TPM2_Sign on a held key runs in a password
+ * session (sign_loaded() says why).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -78,13 +81,6 @@ struct keyd_tpm {
 	TPML_ALG_PROPERTY algs;
 	TPML_ECC_CURVE curves;
 	TPML_PCR_SELECTION pcrs;
-
-	/* The salted HMAC session that authorises keyd_tpm_sign_held(), kept with
-	 * continueSession so a burst of signatures pays for one StartAuthSession
-	 * (an ECDH with the SRK) instead of one each. Handle 0 until first use;
-	 * flushed by keyd_tpm_close() or after any failure of a command it
-	 * authorised. keyd computes its crypto (tpm-session.c). */
-	struct tpm_session sign_session;
 
 	/* keyd_tpm_unseal_batch_begin(): the salted sessions that authorise Unseal,
 	 * kept with continueSession until keyd_tpm_unseal_batch_end(), one per kind
@@ -353,8 +349,6 @@ keyd_tpm *keyd_tpm_close(keyd_tpm *t)
 {
 	if (!t)
 		return NULL;
-	if (t->esys)
-		tpm_session_flush(t->tcti, &t->sign_session, &t->commands);
 	if (t->esys)
 		keyd_tpm_unseal_batch_end(t);
 	if (t->esys)
@@ -1319,12 +1313,49 @@ struct keyd_tpm_held_key {
 	TPM2B_NAME name;     /* the key's Name, for cpHash */
 	bool saved;          /* context holds a saved context of the loaded blob */
 	TPMS_CONTEXT context; /* not secret: the TPM encrypts and MACs it (Part 1, 30.3) */
+	/* While loaded (keyd_tpm_sign_held() until keyd_tpm_held_key_unload()): the
+	 * connection it is loaded on and its ESYS handle there. */
+	keyd_tpm *loaded_on;
+	ESYS_TR loaded;
 };
+
+int keyd_tpm_held_key_unload(keyd_tpm_held_key *h)
+{
+	struct tpm_tr obj;
+
+	if (!h || !h->loaded_on)
+		return 0;
+	/* A flush that fails (the TPM was reset, the connection is gone) leaves
+	 * nothing loaded either. */
+	obj = (struct tpm_tr){ h->loaded_on, h->loaded };
+	tpm_tr_flush(&obj);
+	h->loaded_on = NULL;
+	h->loaded = ESYS_TR_NONE;
+	return 1;
+}
+
+/* The TPM said the loaded key's handle names nothing (it was reset): drop ESYS's
+ * record without a FlushContext, which could hit another program's object that
+ * took the same handle since. */
+static void held_forget(keyd_tpm_held_key *h)
+{
+	if (!h->loaded_on)
+		return;
+	(void)Esys_TR_Close(h->loaded_on->esys, &h->loaded);
+	h->loaded_on = NULL;
+	h->loaded = ESYS_TR_NONE;
+}
+
+bool keyd_tpm_held_key_is_loaded(const keyd_tpm_held_key *h)
+{
+	return h && h->loaded_on;
+}
 
 keyd_tpm_held_key *keyd_tpm_held_key_free(keyd_tpm_held_key *h)
 {
 	if (!h)
 		return NULL;
+	keyd_tpm_held_key_unload(h);
 	explicit_bzero(h, sizeof(*h));
 	free(h);
 	return NULL;
@@ -1341,6 +1372,7 @@ int keyd_tpm_held_key_new(const struct keyd_tpm_blob *b, keyd_tpm_held_key **ret
 	if (!h)
 		return -ENOMEM;
 	h->blob = *b;
+	h->loaded = ESYS_TR_NONE;
 	r = keyd_tpm_key_public(b, &h->pk);
 	if (r == 0)
 		r = blob_name_compute(b, &h->name);
@@ -1365,25 +1397,37 @@ const struct keyd_pubkey *keyd_tpm_held_key_public(const keyd_tpm_held_key *h)
 	return &h->pk;
 }
 
-/* Load the blob, save its context, flush it: Load, ContextSave, FlushContext. */
-static int held_save(keyd_tpm *t, keyd_tpm_held_key *h)
+const struct keyd_tpm_blob *keyd_tpm_held_key_blob(const keyd_tpm_held_key *h)
+{
+	return &h->blob;
+}
+
+/* Load the blob and save its context: Load, ContextSave, and FlushContext unless
+ * keep, which leaves the key loaded for the signature that follows. */
+static int held_save(keyd_tpm *t, keyd_tpm_held_key *h, bool keep)
 {
 	_cleanup_tr_ struct tpm_tr obj = { t, ESYS_TR_NONE };
 	_cleanup_esys_ TPMS_CONTEXT *ctx = NULL;
 	TSS2_RC rc;
 	int r;
 
+	keyd_tpm_held_key_unload(h);
 	h->saved = false;
 	r = object_load(t, &h->blob, &obj, NULL);
 	if (r < 0)
 		return r;
 	/* ContextSave leaves a transient object loaded (Part 3, 28.2); the cleanup
-	 * flushes it. */
+	 * flushes it unless it is kept. */
 	rc = TPM_CMD(t, Esys_ContextSave(t->esys, obj.tr, &ctx));
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail_rc(t, rc, "cannot save the key's context");
 	h->context = *ctx;
 	h->saved = true;
+	if (keep) {
+		h->loaded_on = t;
+		h->loaded = obj.tr;
+		obj.tr = ESYS_TR_NONE;
+	}
 	return 0;
 }
 
@@ -1396,101 +1440,77 @@ int keyd_tpm_key_hold(keyd_tpm *t, keyd_tpm_held_key *h)
 		return r;
 	if (!h)
 		return tpm_fail(t, -EINVAL, "no key");
-	return held_save(t, h);
+	return held_save(t, h, false);
 }
 
-static void sign_session_drop(keyd_tpm *t)
-{
-	/* After a TPM reset the session is gone and the flush fails: no matter. */
-	tpm_session_flush(t->tcti, &t->sign_session, &t->commands);
-}
-
-/* TPM2_Sign of the loaded key obj in the kept session: the digest goes in encrypted
- * (decrypt attribute: the first command parameter), the session's HMAC authorises
- * the key's empty auth and authenticates the response. The signature is not a
- * TPM2B, so the response is not encrypted; it is public anyway. */
-static TSS2_RC sign_in_session(keyd_tpm *t, ESYS_TR obj, const TPM2B_NAME *name,
-			       const TPMT_SIG_SCHEME *scheme, const TPM2B_DIGEST *dig,
-			       TPMT_SIGNATURE *ret)
+/* TPM2_Sign of the loaded key obj in a password session with the key's empty
+ * authValue. No salted session: the command carries no secret (keyd's keys have
+ * an empty auth, a digest is not secret, the signature is public), which is where
+ * DESIGN's TPM rule asks for one; an HMAC over it would authorise nothing that a
+ * program with access to the TPM could not do with the key's blob, and would
+ * cost the TPM and keyd two HMACs per signature and a session slot for as long as
+ * it is kept. */
+static TSS2_RC sign_loaded(keyd_tpm *t, ESYS_TR obj, const TPMT_SIG_SCHEME *scheme,
+			   const TPM2B_DIGEST *dig, TPMT_SIGNATURE *ret)
 {
 	const TPMT_TK_HASHCHECK validation = {
 		.tag = TPM2_ST_HASHCHECK,
 		.hierarchy = TPM2_RH_NULL,
 	};
-	uint8_t params[sizeof(*dig) + sizeof(*scheme) + sizeof(validation)];
-	uint8_t rsp[sizeof(TPMT_SIGNATURE) + 16];
-	struct tpm_session_cmd c = {
-		.cc = TPM2_CC_Sign,
-		.params = params,
-		.attrs = TPMA_SESSION_DECRYPT | TPMA_SESSION_CONTINUESESSION,
-	};
-	size_t off = 0, len = 0;
+	_cleanup_esys_ TPMT_SIGNATURE *sig = NULL;
 	TSS2_RC rc;
 
-	rc = Esys_TR_GetTpmHandle(t->esys, obj, &c.handle);
+	rc = TPM_CMD(t, Esys_Sign(t->esys, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, dig,
+				  scheme, &validation, &sig));
 	if (rc == TSS2_RC_SUCCESS)
-		rc = Tss2_MU_TPM2B_DIGEST_Marshal(dig, params, sizeof(params), &off);
-	if (rc == TSS2_RC_SUCCESS)
-		rc = Tss2_MU_TPMT_SIG_SCHEME_Marshal(scheme, params, sizeof(params), &off);
-	if (rc == TSS2_RC_SUCCESS)
-		rc = Tss2_MU_TPMT_TK_HASHCHECK_Marshal(&validation, params, sizeof(params), &off);
-	if (rc != TSS2_RC_SUCCESS)
-		return rc;
-	c.name = name;
-	c.params_len = off;
-	rc = tpm_session_run(t->tcti, &t->sign_session, &c, rsp, sizeof(rsp), &len,
-			     &t->commands);
-	if (rc != TSS2_RC_SUCCESS)
-		return rc;
-	off = 0;
-	rc = Tss2_MU_TPMT_SIGNATURE_Unmarshal(rsp, len, &off, ret);
-	if (rc == TSS2_RC_SUCCESS && off != len)
-		rc = TSS2_ESYS_RC_MALFORMED_RESPONSE;
+		*ret = *sig;
 	return rc;
 }
 
-/* One attempt: ContextLoad, (StartAuthSession when none is kept), Sign,
- * FlushContext. *ret_retry says whether a failure may be cured by starting over
- * from the blob and a new session (a TPM reset or restart invalidates saved
- * contexts and sessions). */
-static int sign_held_once(keyd_tpm *t, keyd_tpm_held_key *h, ESYS_TR srk,
-			  const TPMT_SIG_SCHEME *scheme, const TPM2B_DIGEST *dig,
+/* One attempt: the key loaded (kept from the last signature, or ContextLoad of
+ * its saved context, or Load and ContextSave of its blob), then Sign. The key
+ * stays loaded. *ret_retry says whether a failure may be cured by starting over
+ * from the blob (a TPM reset or restart invalidates loaded objects and saved
+ * contexts). */
+static int sign_held_once(keyd_tpm *t, keyd_tpm_held_key *h, const TPMT_SIG_SCHEME *scheme,
+			  const TPM2B_DIGEST *dig,
 			  uint8_t **ret_sig, size_t *ret_sig_len, bool *ret_retry)
 {
-	_cleanup_tr_ struct tpm_tr obj = { t, ESYS_TR_NONE };
 	TPMT_SIGNATURE sig = {};
+	ESYS_TR obj = ESYS_TR_NONE;
 	TSS2_RC rc;
 	int r;
 
 	*ret_retry = false;
+	if (h->loaded_on && h->loaded_on != t)
+		return tpm_fail(t, -EINVAL, "the key is loaded through another TPM connection");
 	if (!h->saved) {
-		r = held_save(t, h);
+		r = held_save(t, h, true);
 		if (r < 0)
 			return r;
-	}
-	/* Loaded per signature and flushed after it (no transient object outlives the
-	 * call): on a TPM without a resource manager a key left loaded takes one of
-	 * its few object slots from every other TPM user, and with /dev/tpmrm0 the
-	 * kernel would save and reload it around each command anyway. */
-	rc = TPM_CMD(t, Esys_ContextLoad(t->esys, &h->context, &obj.tr));
-	if (rc != TSS2_RC_SUCCESS) {
-		obj.tr = ESYS_TR_NONE;
-		h->saved = false;
-		r = tpm_fail_rc(t, rc, "cannot load the saved context of the key");
-		/* What invalidates a saved context (a TPM reset) ended the session too. */
-		sign_session_drop(t);
-		*ret_retry = r != -ENODEV;
-		return r;
-	}
-	if (t->sign_session.handle == 0) {
-		/* Kept (continueSession) until close or a failure. */
-		r = fast_session_start(t, srk, &t->sign_session);
-		if (r < 0)
+	} else if (!h->loaded_on) {
+		rc = TPM_CMD(t, Esys_ContextLoad(t->esys, &h->context, &obj));
+		if (rc != TSS2_RC_SUCCESS) {
+			r = tpm_fail_rc(t, rc, "cannot load the saved context of the key");
+			/* No free object slot: the context is still good, the TPM is full
+			 * (other programs' objects); loading the blob would not help. */
+			if (r == -ENOSPC)
+				return r;
+			h->saved = false;
+			*ret_retry = r != -ENODEV;
 			return r;
+		}
+		h->loaded_on = t;
+		h->loaded = obj;
 	}
-	rc = sign_in_session(t, obj.tr, &h->name, scheme, dig, &sig);
+	rc = sign_loaded(t, h->loaded, scheme, dig, &sig);
 	if (rc != TSS2_RC_SUCCESS) {
-		sign_session_drop(t);
+		/* The loaded key does not stay after a failure; after a TPM reset its
+		 * handle names nothing, and may name another program's object. */
+		if (rc_base(rc) == TPM2_RC_HANDLE || rc_base(rc) == TPM2_RC_REFERENCE_H0)
+			held_forget(h);
+		else
+			keyd_tpm_held_key_unload(h);
 		r = tpm_fail_rc(t, rc, "cannot sign with the key");
 		/* A refused scheme or a lost TPM stays refused or lost. */
 		*ret_retry = r != -EOPNOTSUPP && r != -ENODEV && r != -EBUSY;
@@ -1506,7 +1526,6 @@ int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme s
 	TPMT_SIG_SCHEME in_scheme = {};
 	TPM2B_DIGEST dig = {};
 	bool retry = false;
-	ESYS_TR srk;
 	int r;
 
 	r = tpm_ready(t);
@@ -1518,15 +1537,12 @@ int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme s
 	if (r < 0)
 		return r;
 
-	r = srk_get(t, &srk);
-	if (r < 0)
-		return r;
-	r = sign_held_once(t, h, srk, &in_scheme, &dig, ret_sig, ret_sig_len, &retry);
+	r = sign_held_once(t, h, &in_scheme, &dig, ret_sig, ret_sig_len, &retry);
 	if (r < 0 && retry) {
-		/* Start over from the blob with a new session, once. */
+		/* Start over from the blob, once. */
 		log_debug("tpm: %s; retrying from the key blob", t->error);
 		h->saved = false;
-		r = sign_held_once(t, h, srk, &in_scheme, &dig, ret_sig, ret_sig_len, &retry);
+		r = sign_held_once(t, h, &in_scheme, &dig, ret_sig, ret_sig_len, &retry);
 	}
 	return r;
 }

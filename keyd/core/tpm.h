@@ -115,35 +115,44 @@ int keyd_tpm_sign(keyd_tpm *t, const struct keyd_tpm_blob *key, enum keyd_sig_sc
 		  uint8_t **ret_sig, size_t *ret_sig_len);
 
 /* A key kept ready for repeated signing (the daemon's signing service): the
- * blob, its public part and, once held, the TPM's saved context of the loaded
- * key, so each signature costs ContextLoad, Sign and FlushContext instead of a
- * Load (and never a CreatePrimary). Nothing stays loaded between calls; the
+ * blob, its public part, the TPM's saved context of the loaded key and, during a
+ * burst of signatures, the loaded key itself, so a signature costs one TPM2_Sign
+ * while the key is loaded, ContextLoad and Sign after keyd_tpm_held_key_unload(),
+ * and Load, ContextSave and Sign the first time (never a CreatePrimary). The
  * saved context lives in this process and is valid until the TPM resets, after
  * which keyd_tpm_sign_held() loads the blob again by itself. Holds no secret
  * (the TPM encrypts the context). */
 typedef struct keyd_tpm_held_key keyd_tpm_held_key;
 /* Copy b, decode its public part and compute its Name (no TPM command):
  * -EOPNOTSUPP as keyd_tpm_key_public() or for a name algorithm other than SHA-256.
- * Free with keyd_tpm_held_key_free(). */
+ * Free with keyd_tpm_held_key_free(), which unloads it first: free or unload held
+ * keys before closing the keyd_tpm they were loaded through (a TPM without a
+ * resource manager keeps an object loaded after its client disconnects). */
 int keyd_tpm_held_key_new(const struct keyd_tpm_blob *b, keyd_tpm_held_key **ret);
 keyd_tpm_held_key *keyd_tpm_held_key_free(keyd_tpm_held_key *h); /* accepts NULL */
 /* Whether h was made from exactly the blob b (to notice a re-enrolled key). */
 bool keyd_tpm_held_key_is(const keyd_tpm_held_key *h, const struct keyd_tpm_blob *b);
 const struct keyd_pubkey *keyd_tpm_held_key_public(const keyd_tpm_held_key *h);
-/* Load the key and save its context now (Load, ContextSave, FlushContext):
- * optional, keyd_tpm_sign_held() does it on first use. */
+const struct keyd_tpm_blob *keyd_tpm_held_key_blob(const keyd_tpm_held_key *h);
+/* Load the key and save its context now (Load, ContextSave, FlushContext: it is
+ * not left loaded): optional, keyd_tpm_sign_held() does it on first use. */
 int keyd_tpm_key_hold(keyd_tpm *t, keyd_tpm_held_key *h);
-/* As keyd_tpm_sign() for a held key. The salted HMAC session that authorises
- * the Sign is kept on t (continueSession) for the next signature: the one
- * exception to "no session left when a function returns"; keyd_tpm_close()
- * flushes it. keyd computes that session's HMACs, salt and parameter encryption
- * itself (tpm-session.h), not ESYS, whose crypto costs milliseconds per command.
- * A saved context or session the TPM no longer accepts (TPM reset) is replaced
- * and the signature retried once. Steady state: 3 TPM commands (ContextLoad,
- * Sign, FlushContext: the key is not left loaded). */
+/* As keyd_tpm_sign() for a held key, which stays loaded in the TPM afterwards
+ * (one of its object slots: the caller bounds how many and for how long, and
+ * releases it with keyd_tpm_held_key_unload()). The Sign runs in a password
+ * session with the key's empty auth: it carries no secret, so no salted session
+ * (tpm.c, sign_loaded()). A loaded key or saved context the TPM no longer
+ * accepts (TPM reset) is replaced and the signature retried once.
+ * -ENOSPC: no free object slot in the TPM for the key. Steady state: 1 TPM
+ * command (Sign). */
 int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme scheme,
 		       enum keyd_hash_alg hash, const uint8_t *digest, size_t digest_len,
 		       uint8_t **ret_sig, size_t *ret_sig_len);
+/* Flush the key if keyd_tpm_sign_held() left it loaded (FlushContext, on the
+ * connection it was loaded through); its saved context stays. Returns 1 when it
+ * was loaded, 0 when not. Accepts NULL. */
+int keyd_tpm_held_key_unload(keyd_tpm_held_key *h);
+bool keyd_tpm_held_key_is_loaded(const keyd_tpm_held_key *h);
 
 /* What a secret is sealed to. */
 struct keyd_pcr_policy {

@@ -231,6 +231,9 @@ static int provision_pass(struct server *s, const struct keyd_config *config,
 	 * and names the TCTI that failed when (and only if) it is needed, so a store
 	 * without sealed entries provisions without a TPM. */
 	(void)keyd_tpm_open(config->tcti, &tpm);
+	/* Loading a sealed object under the SRK takes two of the TPM's object slots
+	 * (a PC Client TPM may have 3): the signer's held key leaves first. */
+	keyd_signer_release_loaded(s->signer);
 	r = keyd_provision_run(store, tpm, policy, previous, ret_state);
 	if (r < 0)
 		log_error_errno(r, "provisioning failed: %m");
@@ -762,7 +765,7 @@ static int loop(struct server *s)
 	}
 	while (!s->stop) {
 		size_t n = 0;
-		int r;
+		int r, timeout;
 
 		pfd[n++] = (struct pollfd){ .fd = s->signal_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){
@@ -777,7 +780,12 @@ static int loop(struct server *s)
 					(struct pollfd){ .fd = s->clients[i].fd, .events = POLLIN };
 			}
 
-		r = poll(pfd, n, 10000);
+		/* Wake up for the signer's hold (sign-hold-ms) as well as for the
+		 * idle clients, checked at least every 10 s. */
+		timeout = keyd_signer_timeout_ms(s->signer);
+		if (timeout < 0 || timeout > 10000)
+			timeout = 10000;
+		r = poll(pfd, n, timeout);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;

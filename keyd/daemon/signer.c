@@ -2,21 +2,32 @@
 /*
  * The signing service: SIGN and GET-PUBKEY (signer.h, docs/protocol.md).
  *
- * Each request re-reads the key from the store (a read-only open: shared lock,
- * a few small files), so a key re-enrolled with keyd-ctl is used at once, and
- * checks the policy in force. What is kept between requests is what costs TPM
- * commands: the TPM connection (with the SRK looked up and pinned once), the
- * salted session for Sign (kept by tpm.c) and, per key, the saved context of the
- * loaded key. At most HELD_MAX keys are held; the least recently used one is
- * dropped to make room (a saved context occupies no TPM slot, only memory here;
- * the bound is about this process). A held key is dropped too when its blob in
- * the store changed.
+ * Each request checks the policy in force and finds the key in the store, so a
+ * key re-enrolled with keyd-ctl is used at once: GET-PUBKEY reads it (a
+ * read-only open: shared lock, a few small files); SIGN first stats
+ * keys/<name>.tss2 and, when the file is the one a held key was read from (same
+ * inode, size, mtime and ctime: the store replaces files by rename), signs with
+ * the held key without opening the store. What is kept between requests is what
+ * costs TPM commands: the TPM connection (with the SRK looked up and pinned
+ * once), per key the saved context of the loaded key and, during a burst, the
+ * one key last used, loaded, so a burst of signatures with one key costs one
+ * TPM2_Sign each.
+ *
+ * The TPM's object slots: at most one key is left loaded (a PC Client TPM has as
+ * few as 3 slots, and loading a key under the SRK takes 2 of them), and only
+ * while signatures keep coming: sign-hold-ms (keyd.conf(5)) after the last one
+ * the event loop calls keyd_signer_release_idle(), which flushes it; signing with
+ * another key flushes it first; so do a provisioning pass (a reload runs one)
+ * and exit. Saved contexts occupy no TPM slot, only memory here: at most
+ * HELD_MAX keys are held, the least recently used one is dropped to make room. A
+ * held key is dropped too when its blob in the store changed.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "cert-bundle.h"
 #include "key-entry.h"
@@ -36,10 +47,21 @@
 #define CERT_MAX 16384 /* the cert tag's bound */
 #define CERTS_MAX 8    /* GET-PUBKEY-REPLY: cert 0..8 */
 
+/* What identifies one version of a store file (the store writes a new file and
+ * renames it over the old one). */
+struct file_id {
+	bool set;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
 struct held {
 	char name[65];
 	keyd_tpm_held_key *key;
-	uint64_t last_use; /* a counter: larger = more recent */
+	struct file_id file; /* keys/<name>.tss2 when it was read */
+	uint64_t last_use;   /* a counter: larger = more recent */
 };
 
 struct keyd_signer {
@@ -48,17 +70,11 @@ struct keyd_signer {
 	char *store; /* the store the held keys came from */
 	unsigned commands_closed; /* commands of connections already closed */
 	struct held held[HELD_MAX];
+	struct held *loaded; /* the key left loaded in the TPM, or NULL */
 	uint64_t clock;
-	time_t last_sign; /* CLOCK_MONOTONIC seconds */
+	uint64_t last_sign_usec; /* CLOCK_MONOTONIC */
+	uint32_t hold_ms;        /* sign-hold-ms in force at the last signature */
 };
-
-static time_t monotonic_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static uint64_t monotonic_usec(void)
 {
@@ -68,9 +84,44 @@ static uint64_t monotonic_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Flush the key left loaded, if any (its saved context stays). */
+static void loaded_release(keyd_signer *sg)
+{
+	if (!sg->loaded)
+		return;
+	if (keyd_tpm_held_key_unload(sg->loaded->key))
+		log_debug("signer: key '%s' flushed from the TPM", sg->loaded->name);
+	sg->loaded = NULL;
+}
+
+void keyd_signer_release_loaded(keyd_signer *sg)
+{
+	if (sg)
+		loaded_release(sg);
+}
+
+int keyd_signer_timeout_ms(const keyd_signer *sg)
+{
+	uint64_t now, due;
+
+	if (!sg || !sg->tpm)
+		return -1;
+	now = monotonic_usec();
+	due = sg->last_sign_usec +
+	      (sg->loaded ? sg->hold_ms * 1000ull : KEYD_SIGNER_IDLE_SEC * 1000000ull);
+	return due <= now ? 0 : (int)((due - now + 999) / 1000);
+}
+
 void keyd_signer_release_idle(keyd_signer *sg)
 {
-	if (!sg || !sg->tpm || monotonic_sec() - sg->last_sign < KEYD_SIGNER_IDLE_SEC)
+	uint64_t idle;
+
+	if (!sg || !sg->tpm)
+		return;
+	idle = monotonic_usec() - sg->last_sign_usec;
+	if (sg->loaded && idle >= sg->hold_ms * 1000ull)
+		loaded_release(sg);
+	if (idle < KEYD_SIGNER_IDLE_SEC * 1000000ull)
 		return;
 	log_debug("signer: idle for %d s; releasing the TPM", KEYD_SIGNER_IDLE_SEC);
 	keyd_signer_reset(sg);
@@ -90,6 +141,7 @@ void keyd_signer_reset(keyd_signer *sg)
 {
 	if (!sg)
 		return;
+	loaded_release(sg); /* before the connection it was loaded through closes */
 	for (size_t i = 0; i < HELD_MAX; i++) {
 		sg->held[i].key = keyd_tpm_held_key_free(sg->held[i].key);
 		sg->held[i].name[0] = '\0';
@@ -115,11 +167,17 @@ unsigned keyd_signer_tpm_commands(const keyd_signer *sg)
 	return sg->commands_closed + keyd_tpm_command_count(sg->tpm);
 }
 
+static void store_closep(keyd_store **s)
+{
+	keyd_store_close(*s);
+}
+
 /* The TPM connection for config, opened and pinned to the store's SRK when
  * there is none (or the TCTI or store changed by a reload). */
 static int tpm_get(keyd_signer *sg, const struct keyd_config *config, keyd_store *store,
 		   char *text, size_t text_size)
 {
+	_cleanup_(store_closep) keyd_store *own = NULL;
 	uint8_t name[KEYD_TPM_NAME_MAX];
 	char reason[256] = "";
 	size_t len = 0;
@@ -138,6 +196,17 @@ static int tpm_get(keyd_signer *sg, const struct keyd_config *config, keyd_store
 		keyd_signer_reset(sg);
 		return r;
 	}
+	if (!store) { /* the key came from a held one; the SRK record is in the store */
+		r = keyd_store_open(config->store, KEYD_STORE_READONLY, &own, reason,
+				    sizeof(reason));
+		if (r < 0) {
+			snprintf(text, text_size, "cannot open the store '%s': %s", config->store,
+				 reason[0] ? reason : strerror(-r));
+			keyd_signer_reset(sg);
+			return r;
+		}
+		store = own;
+	}
 	r = keyd_srk_pin_load(store, name, &len, reason, sizeof(reason));
 	if (r == -ENOENT) /* nothing sealed yet: keys were made under whatever SRK is there */
 		return 0;
@@ -153,6 +222,47 @@ static int tpm_get(keyd_signer *sg, const struct keyd_config *config, keyd_store
 		return r;
 	}
 	return 0;
+}
+
+/* The identity of keys/<name>.tss2 in the store at root, taken before the file
+ * is read (a file replaced in between is told apart at the next request). */
+static void file_id_of(const char *root, const char *name, struct file_id *ret)
+{
+	char path[KEYD_CONFIG_PATH_MAX + 96];
+	struct stat st;
+
+	*ret = (struct file_id){};
+	if ((size_t)snprintf(path, sizeof(path), "%s/keys/%s.tss2", root, name) >= sizeof(path) ||
+	    stat(path, &st) < 0)
+		return;
+	*ret = (struct file_id){
+		.set = true,
+		.dev = st.st_dev,
+		.ino = st.st_ino,
+		.size = st.st_size,
+		.mtime = st.st_mtim,
+		.ctime = st.st_ctim,
+	};
+}
+
+static bool file_id_eq(const struct file_id *a, const struct file_id *b)
+{
+	return a->set && b->set && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/* The held key read from exactly the file id names, or NULL. */
+static struct held *held_find_file(keyd_signer *sg, const struct keyd_config *config,
+				   const char *name, const struct file_id *id)
+{
+	if (!sg->tpm || !streq(sg->store, config->store))
+		return NULL;
+	for (size_t i = 0; i < HELD_MAX; i++)
+		if (sg->held[i].key && streq(sg->held[i].name, name) &&
+		    file_id_eq(&sg->held[i].file, id))
+			return &sg->held[i];
+	return NULL;
 }
 
 /* The held slot for name with exactly blob: reuse, replace a changed one, or
@@ -175,10 +285,14 @@ static int held_get(keyd_signer *sg, const char *name, const struct keyd_tpm_blo
 	}
 	if (h && !keyd_tpm_held_key_is(h->key, blob)) {
 		log_debug("signer: key '%s' changed in the store; holding the new one", name);
+		if (sg->loaded == h)
+			loaded_release(sg);
 		h->key = keyd_tpm_held_key_free(h->key);
 	}
 	if (!h) {
 		h = lru;
+		if (sg->loaded == h)
+			loaded_release(sg);
 		h->key = keyd_tpm_held_key_free(h->key);
 		snprintf(h->name, sizeof(h->name), "%s", name);
 	}
@@ -209,10 +323,15 @@ static int encode(struct keyd_proto_msg *m, uint8_t **ret_out, size_t *ret_len, 
 	return 0;
 }
 
+/* Sign q with blob (read from the file id). store is the open store, or NULL
+ * when the key came from a held one; it is opened here if a (re)connection needs
+ * the SRK record. */
 static int sign(keyd_signer *sg, const struct keyd_config *config, keyd_store *store,
-		const struct keyd_sign_request *q, const struct keyd_tss2key *k, uint32_t id,
-		uint8_t **ret_out, size_t *ret_len, char *text, size_t text_size)
+		const struct keyd_sign_request *q, const struct keyd_tpm_blob *blob,
+		const struct file_id *file, uint32_t id, uint8_t **ret_out, size_t *ret_len,
+		char *text, size_t text_size)
 {
+	struct keyd_tpm_blob copy = *blob; /* blob may point into a held key replaced below */
 	_cleanup_free_ uint8_t *sig = NULL;
 	const char *name = q->key;
 	struct keyd_proto_msg m;
@@ -221,16 +340,16 @@ static int sign(keyd_signer *sg, const struct keyd_config *config, keyd_store *s
 	struct held *h;
 	int r;
 
-	sg->last_sign = monotonic_sec();
 	for (int attempt = 0;; attempt++) {
 		r = tpm_get(sg, config, store, text, text_size);
 		if (r < 0)
 			return r;
-		r = held_get(sg, name, &k->blob, &h);
+		r = held_get(sg, name, &copy, &h);
 		if (r < 0) {
 			snprintf(text, text_size, "key '%s' cannot sign: %s", name, strerror(-r));
 			return r;
 		}
+		h->file = *file;
 		pk = keyd_tpm_held_key_public(h->key);
 		if (keyd_key_alg_is_ec(pk->alg) != (q->scheme == KEYD_SIG_ECDSA)) {
 			snprintf(text, text_size,
@@ -240,8 +359,12 @@ static int sign(keyd_signer *sg, const struct keyd_config *config, keyd_store *s
 				 keyd_key_alg_is_ec(pk->alg) ? "ECDSA" : "RSA PKCS#1 or PSS");
 			return -EINVAL;
 		}
+		/* One key loaded at a time: another one leaves first. */
+		if (sg->loaded && sg->loaded != h)
+			loaded_release(sg);
 		r = keyd_tpm_sign_held(sg->tpm, h->key, q->scheme, q->hash, q->digest,
 				       q->digest_len, &sig, &sig_len);
+		sg->loaded = keyd_tpm_held_key_is_loaded(h->key) ? h : NULL;
 		/* A lost connection (swtpm or the resource manager restarted): reconnect
 		 * once; the held contexts go with the old connection. */
 		if (r == -ENODEV && attempt == 0) {
@@ -251,6 +374,10 @@ static int sign(keyd_signer *sg, const struct keyd_config *config, keyd_store *s
 		}
 		break;
 	}
+	sg->last_sign_usec = monotonic_usec();
+	sg->hold_ms = config->sign_hold_ms;
+	if (sg->hold_ms == 0) /* nothing stays loaded between requests */
+		loaded_release(sg);
 	if (r < 0) {
 		snprintf(text, text_size, "signing with key '%s' failed: %s", name,
 			 keyd_tpm_last_error(sg->tpm));
@@ -328,6 +455,7 @@ int keyd_signer_handle(keyd_signer *sg, const struct keyd_config *config,
 	struct keyd_sign_request q;
 	struct keyd_tss2key k = {};
 	struct keyd_pubkey pk;
+	struct file_id file = {};
 	char reason[512] = "";
 	const char *name = q.key;
 	keyd_store *store = NULL;
@@ -359,6 +487,17 @@ int keyd_signer_handle(keyd_signer *sg, const struct keyd_config *config,
 		return -EACCES;
 	}
 
+	if (req->type == KEYD_PROTO_SIGN) {
+		struct held *h;
+
+		file_id_of(config->store, name, &file);
+		h = held_find_file(sg, config, name, &file);
+		if (h) { /* the file a held key was read from: no need to read it again */
+			r = sign(sg, config, NULL, &q, keyd_tpm_held_key_blob(h->key), &file,
+				 req->id, ret_out, ret_len, text, text_size);
+			goto finish;
+		}
+	}
 	r = keyd_store_open(config->store, KEYD_STORE_READONLY, &store, reason, sizeof(reason));
 	if (r < 0) {
 		snprintf(text, text_size, "cannot open the store '%s': %s", config->store,
@@ -376,7 +515,8 @@ int keyd_signer_handle(keyd_signer *sg, const struct keyd_config *config,
 		goto finish;
 	}
 	if (req->type == KEYD_PROTO_SIGN)
-		r = sign(sg, config, store, &q, &k, req->id, ret_out, ret_len, text, text_size);
+		r = sign(sg, config, store, &q, &k.blob, &file, req->id, ret_out, ret_len, text,
+			 text_size);
 	else
 		r = get_pubkey(store, name, &pk, req, ret_out, ret_len, text, text_size);
 finish:

@@ -3,8 +3,9 @@
  * keyd's signing service (signer.c): SIGN and GET-PUBKEY (docs/protocol.md) for
  * peers the policy's [signing] grants allow. It owns one TPM connection, kept
  * open between requests, and a small set of keys held ready (their saved TPM
- * contexts, tpm.h keyd_tpm_sign_held()), so a burst of signatures costs one
- * ContextLoad, Sign and FlushContext each and nothing stays loaded in the TPM.
+ * contexts, tpm.h keyd_tpm_sign_held()); the key last used stays loaded while a
+ * burst of signatures lasts (sign-hold-ms, keyd.conf(5)), so each of them costs
+ * one TPM2_Sign, and is flushed when the burst ends.
  * Called from the server's single thread: requests are serialised, and so is
  * TPM access.
  */
@@ -40,9 +41,14 @@ int keyd_signer_handle(keyd_signer *sg, const struct keyd_config *config,
  * changed; the next request reconnects). */
 unsigned keyd_signer_tpm_commands(const keyd_signer *sg);
 void keyd_signer_reset(keyd_signer *sg);
-/* Called from the event loop: after KEYD_SIGNER_IDLE_SEC without a signature,
- * close the TPM connection, which flushes the kept session (on a TPM without a
- * resource manager it holds one of the few session slots) and drops the held
- * keys. Accepts NULL. */
+/* Called from the event loop: sign-hold-ms after the last signature, flush the
+ * key left loaded; after KEYD_SIGNER_IDLE_SEC, also close the TPM connection
+ * and drop the held contexts. Accepts NULL. */
 #define KEYD_SIGNER_IDLE_SEC 30
 void keyd_signer_release_idle(keyd_signer *sg);
+/* Flush the key left loaded now (before a provisioning pass needs the TPM's
+ * object slots). Accepts NULL. */
+void keyd_signer_release_loaded(keyd_signer *sg);
+/* Milliseconds until keyd_signer_release_idle() has something to do (the event
+ * loop's poll timeout), 0 when due, -1 when nothing is held. Accepts NULL. */
+int keyd_signer_timeout_ms(const keyd_signer *sg);

@@ -6,6 +6,9 @@
 # unsealed and derived) with keyd running, and from the store and swtpm with
 # keyd stopped. Prints ms per upcall and the ratio to the floor; the aim is
 # 1.5x or less with keyd running. KEYD_BENCH_N upcalls each (default 200).
+: "${KEYD_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${KEYD_BUILD:=$KEYD_TOP/build/release}"
+export KEYD_TOP KEYD_BUILD
 source "$KEYD_TOP/tests/lib/harness.sh"
 source "$KEYD_TOP/tests/lib/daemon.sh"
 source "$KEYD_TOP/tests/lib/request-key.sh"

@@ -4,7 +4,9 @@
 # the expected signature algorithm; pkeyutl signatures (ECDSA, RSA PKCS#1, PSS)
 # verify with the enrolled certificate's key, and the forgery of a changed digest
 # does not; the store also yields the enrolled certificate; the provider exports
-# nothing but OSSL_provider_init; no transient object is left in the TPM.
+# nothing but OSSL_provider_init; the key of the last burst stays loaded in the
+# TPM (one transient object) until sign-hold-ms after its last signature, then
+# nothing is left.
 source "$KEYD_TOP/tests/lib/harness.sh"
 require_cmd tpm2_getcap
 source "$KEYD_TOP/tests/lib/openssl-provider.sh"
@@ -58,8 +60,14 @@ assert_contains "$v" "Verified OK"
 expect_status 1 openssl dgst $PROV -sha1 -sign keyd:host-ec -out dgst.sig "$k.csr"
 assert_contains "$OUT" "keyd:.*signature parameters keyd does not support.*SHA-256, SHA-384 or SHA-512"
 
-note "the signatures went through keyd, and left nothing in the TPM"
+note "the signatures went through keyd; the last key is flushed after sign-hold-ms"
 assert_contains "$(cat "$T/keyd.log")" "sign with key 'host-rsa'"
+openssl dgst $PROV -sha256 -sign keyd:host-ec -out dgst.sig "$k.csr" || fail "dgst -sign failed"
+h=$(tpm2_getcap handles-transient)
+[ "$(grep -c '^- 0x80' <<<"$h")" = 1 ] || fail "expected the one held key loaded, got: $h"
+# The default hold is 500 ms: nothing is left well within 2 s.
+for _ in $(seq 20); do [ -z "$(tpm2_getcap handles-transient)" ] && break; sleep 0.1; done
 assert_no_transients
+assert_contains "$(cat "$T/keyd.log")" "key 'host-ec' flushed from the TPM"
 stop_keyd
 echo "ok"

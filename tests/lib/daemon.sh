@@ -13,14 +13,15 @@ KEYD_CONF="$T/keyd.conf"
 POLICY_DIR="$T/policy.d"
 export KEYD_SOCKET="$KEYD_SOCK"
 
-# write_keyd_conf [extra lines...]
+# write_keyd_conf [extra lines...]: log-level debug unless KEYD_TEST_LOG_LEVEL says
+# otherwise (the benchmarks time keyd at info).
 write_keyd_conf() {
 	{
 		echo "store = $STORE"
 		echo "tcti = $KEYD_TCTI"
 		echo "policy-dir = $POLICY_DIR"
 		echo "socket = $KEYD_SOCK"
-		echo "log-level = debug"
+		echo "log-level = ${KEYD_TEST_LOG_LEVEL:-debug}"
 		for l in "$@"; do echo "$l"; done
 	} >"$KEYD_CONF"
 	chmod 0600 "$KEYD_CONF"

@@ -30,6 +30,7 @@ static void assert_defaults(const struct keyd_config *c)
 	assert_int_equal(c->log_level, LOG_INFO);
 	assert_int_equal(c->tpm_wait, 30);
 	assert_int_equal(c->max_clients, 64);
+	assert_int_equal(c->sign_hold_ms, 500);
 }
 
 static void test_defaults(void **state)
@@ -64,6 +65,7 @@ static void test_all_keys(void **state)
 				   "enroll-group = 990\n"
 				   "log-level = debug\n"
 				   "tpm-wait = 0\n"
+				   "sign-hold-ms = 0\n"
 				   "max-clients = 1024"; /* no final newline */
 	struct keyd_config c;
 	char **errors = NULL, *out = NULL;
@@ -79,6 +81,7 @@ static void test_all_keys(void **state)
 	assert_int_equal(c.log_level, LOG_DEBUG);
 	assert_int_equal(c.tpm_wait, 0);
 	assert_int_equal(c.max_clients, 1024);
+	assert_int_equal(c.sign_hold_ms, 0);
 
 	/* format gives text that parses back to the same values */
 	assert_int_equal(keyd_config_format(&c, &out), 0);
@@ -160,6 +163,8 @@ static void test_errors(void **state)
 	E("tpm-wait = -1\n", "k.conf:1: tpm-wait '-1'");
 	E("tpm-wait = 1s\n", "k.conf:1: tpm-wait '1s'");
 	E("max-clients = 0\n", "k.conf:1: max-clients '0': expected a number from 1 to 1024");
+	E("sign-hold-ms = 60001\n",
+	  "k.conf:1: sign-hold-ms '60001': expected milliseconds from 0 to 60000");
 	E("store = /a\r\n", "k.conf:1: carriage return");
 	E("store = /a\x1b[1m\n", "k.conf:1: control character \\x1b");
 	E("store = /a\0b\n", "k.conf:1: control character \\x00");

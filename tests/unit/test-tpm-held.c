@@ -3,10 +3,12 @@
  * Unit tests for the held keys of keyd/core/tpm.c (keyd_tpm_key_hold,
  * keyd_tpm_sign_held), against a private swtpm (skipped with a message when
  * swtpm is not installed): signatures verify with the key's public part; a
- * burst costs ContextLoad, Sign and FlushContext per signature once the session
- * is up; nothing transient stays loaded; after a TPM reset (the saved context
- * and the session are gone) the next signature reloads the key from its blob and
- * succeeds; a changed blob is told apart.
+ * burst costs one Sign per signature once the key is loaded; the key stays
+ * loaded (one transient object) until unloaded or freed, and nothing transient
+ * stays after that; after an unload the next signature costs ContextLoad and
+ * Sign; after a TPM reset (the loaded key and its saved context are gone) the
+ * next signature reloads the key from its blob and succeeds; a changed blob is
+ * told apart.
  */
 #include <setjmp.h>
 #include <errno.h>
@@ -135,18 +137,40 @@ static void sign_and_check(keyd_tpm *t, keyd_tpm_held_key *h, EVP_PKEY *pkey,
 	free(sig);
 }
 
-static void no_transients(void)
+/* The number of transient objects loaded in the TPM (-1: tpm2_getcap missing). */
+static int transients(void)
 {
 	FILE *f;
 	char line[128];
+	int n = 0;
 
 	if (!in_path("tpm2_getcap"))
-		return;
+		return -1;
 	f = popen("tpm2_getcap handles-transient 2>&1", "r");
 	assert_non_null(f);
-	if (fgets(line, sizeof(line), f))
-		fail_msg("transient objects left in the TPM: %s", line);
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "- 0x80", 6) == 0)
+			n++;
+		else
+			fail_msg("tpm2_getcap handles-transient: %s", line);
 	assert_int_equal(pclose(f), 0);
+	return n;
+}
+
+static void no_transients(void)
+{
+	int n = transients();
+
+	if (n > 0)
+		fail_msg("%d transient object(s) left in the TPM", n);
+}
+
+static void one_transient(void)
+{
+	int n = transients();
+
+	if (n >= 0)
+		assert_int_equal(n, 1);
 }
 
 static void test_held_burst(void **state)
@@ -179,12 +203,23 @@ static void test_held_burst(void **state)
 		/* Load, ContextSave, FlushContext */
 		assert_int_equal(keyd_tpm_command_count(t) - before, 3);
 		no_transients();
-		/* The first signature of the connection may start the session. */
-		sign_and_check(t, h, pkey, s, digest, a == 0 ? 4 : 3);
-		/* The burst: ContextLoad, Sign, FlushContext each. */
+		/* ContextLoad and Sign (a password session: nothing to start). */
+		sign_and_check(t, h, pkey, s, digest, 2);
+		assert_true(keyd_tpm_held_key_is_loaded(h));
+		one_transient();
+		/* The burst: one Sign each. */
 		for (int i = 0; i < 5; i++)
-			sign_and_check(t, h, pkey, s, digest, 3);
+			sign_and_check(t, h, pkey, s, digest, 1);
+		one_transient();
+		/* Unloaded: FlushContext; then ContextLoad and Sign. */
+		before = keyd_tpm_command_count(t);
+		assert_int_equal(keyd_tpm_held_key_unload(h), 1);
+		assert_int_equal(keyd_tpm_held_key_unload(h), 0);
+		assert_int_equal(keyd_tpm_command_count(t) - before, 1);
+		assert_false(keyd_tpm_held_key_is_loaded(h));
 		no_transients();
+		sign_and_check(t, h, pkey, s, digest, 2);
+		sign_and_check(t, h, pkey, s, digest, 1);
 		/* A scheme that does not fit is refused before anything is sent. */
 		before = keyd_tpm_command_count(t);
 		{
@@ -200,8 +235,11 @@ static void test_held_burst(void **state)
 					 -EOPNOTSUPP);
 		}
 		assert_int_equal(keyd_tpm_command_count(t), before);
+		/* Freeing a loaded key flushes it. */
+		assert_true(keyd_tpm_held_key_is_loaded(h));
 		EVP_PKEY_free(pkey);
 		keyd_tpm_held_key_free(h);
+		no_transients();
 	}
 	keyd_tpm_close(t);
 	no_transients();
@@ -233,10 +271,17 @@ static void test_held_after_reset(void **state)
 	snprintf(cmd, sizeof(cmd),
 		 "swtpm_ioctl --unix '%s/sock.ctrl' -i >/dev/null && tpm2_startup -c", swtpm_dir);
 	assert_int_equal(system(cmd), 0);
-	/* Refused ContextLoad, then Load, ContextSave, FlushContext, ContextLoad,
-	 * StartAuthSession, Sign, FlushContext: it recovers by itself. */
+	/* The loaded key is gone with the reset: a refused Sign, then Load,
+	 * ContextSave, Sign: it recovers by itself. */
 	sign_and_check(t, h, pkey, KEYD_SIG_ECDSA, digest, 0);
-	sign_and_check(t, h, pkey, KEYD_SIG_ECDSA, digest, 3);
+	sign_and_check(t, h, pkey, KEYD_SIG_ECDSA, digest, 1);
+	one_transient();
+	/* Again with the key unloaded: the saved context is refused instead. */
+	assert_int_equal(system(cmd), 0);
+	keyd_tpm_held_key_unload(h);
+	sign_and_check(t, h, pkey, KEYD_SIG_ECDSA, digest, 0);
+	sign_and_check(t, h, pkey, KEYD_SIG_ECDSA, digest, 1);
+	keyd_tpm_held_key_unload(h);
 	no_transients();
 	EVP_PKEY_free(pkey);
 	keyd_tpm_held_key_free(h);
