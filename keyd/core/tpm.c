@@ -509,18 +509,24 @@ static void srk_template(TPM2B_PUBLIC *p)
 	};
 }
 
-static int srk_name_store(keyd_tpm *t, ESYS_TR tr)
+/* Take tr as the connection's SRK with its Name (for salted sessions and pins);
+ * on failure ESYS's record of tr is closed (nothing is flushed: it is persistent). */
+static int srk_adopt(keyd_tpm *t, ESYS_TR tr)
 {
 	_cleanup_esys_ TPM2B_NAME *name = NULL;
 	TSS2_RC rc;
 
 	rc = Esys_TR_GetName(t->esys, tr, &name);
-	if (rc != TSS2_RC_SUCCESS)
-		return tpm_fail_rc(t, rc, "cannot get the name of the storage root key");
-	if (name->size == 0 || name->size > KEYD_TPM_NAME_MAX)
-		return tpm_fail(t, -EIO, "the storage root key has an invalid name");
+	if (rc != TSS2_RC_SUCCESS || name->size == 0 || name->size > KEYD_TPM_NAME_MAX) {
+		(void)Esys_TR_Close(t->esys, &tr);
+		return rc != TSS2_RC_SUCCESS ?
+			       tpm_fail_rc(t, rc, "cannot get the name of the storage root key") :
+			       tpm_fail(t, -EIO, "the storage root key has an invalid name");
+	}
 	memcpy(t->srk_name, name->name, name->size);
 	t->srk_name_len = name->size;
+	t->srk = tr;
+	t->srk_looked_up = true;
 	return 0;
 }
 
@@ -542,14 +548,8 @@ static int srk_lookup(keyd_tpm *t)
 	}
 	if (rc != TSS2_RC_SUCCESS)
 		return tpm_fail_rc(t, rc, "cannot read the storage root key at 0x81000001");
-	r = srk_name_store(t, tr);
-	if (r < 0) {
-		(void)Esys_TR_Close(t->esys, &tr);
-		return r;
-	}
-	t->srk = tr;
-	t->srk_looked_up = true;
-	return 1;
+	r = srk_adopt(t, tr);
+	return r < 0 ? r : 1;
 }
 
 static int srk_mismatch(keyd_tpm *t)
@@ -771,13 +771,9 @@ int keyd_tpm_srk_ensure(keyd_tpm *t, bool *ret_created, uint8_t *ret_name, size_
 						  KEYD_TPM_SRK_HANDLE, &persistent));
 		if (rc != TSS2_RC_SUCCESS)
 			return tpm_fail_rc(t, rc, "cannot make the storage root key persistent");
-		r = srk_name_store(t, persistent);
-		if (r < 0) {
-			(void)Esys_TR_Close(t->esys, &persistent);
+		r = srk_adopt(t, persistent);
+		if (r < 0)
 			return r;
-		}
-		t->srk = persistent;
-		t->srk_looked_up = true;
 		created = true;
 	}
 	if (t->pinned && (t->pin_name_len != t->srk_name_len ||

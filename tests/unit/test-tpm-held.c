@@ -25,11 +25,9 @@
 
 #include <cmocka.h>
 
+#include "evp-check.h"
 #include "swtpm-fixture.h"
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
-#include <openssl/rsa.h>
 
 #include "crypto.h"
 #include "tpm.h"
@@ -47,65 +45,6 @@ static int swtpm_teardown(void **state)
 	(void)state;
 	swtpm_fixture_stop();
 	return 0;
-}
-
-static EVP_PKEY *pkey_from(const struct keyd_pubkey *pk)
-{
-	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	OSSL_PARAM *params;
-	EVP_PKEY_CTX *ctx;
-	EVP_PKEY *pkey = NULL;
-	BIGNUM *n = NULL, *e = NULL;
-	uint8_t point[1 + 2 * 66];
-
-	assert_non_null(bld);
-	if (keyd_key_alg_is_ec(pk->alg)) {
-		point[0] = 0x04;
-		memcpy(point + 1, pk->ec.x, pk->ec.len);
-		memcpy(point + 1 + pk->ec.len, pk->ec.y, pk->ec.len);
-		assert_true(OSSL_PARAM_BLD_push_utf8_string(
-			bld, OSSL_PKEY_PARAM_GROUP_NAME,
-			pk->alg == KEYD_KEY_EC_P256 ? "prime256v1" : "secp384r1", 0));
-		assert_true(OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point,
-							     1 + 2 * pk->ec.len));
-		ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	} else {
-		n = BN_bin2bn(pk->rsa.n, (int)pk->rsa.n_len, NULL);
-		e = BN_new();
-		assert_true(n && e && BN_set_word(e, pk->rsa.e));
-		assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n));
-		assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e));
-		ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-	}
-	params = OSSL_PARAM_BLD_to_param(bld);
-	assert_non_null(params);
-	assert_non_null(ctx);
-	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
-	assert_int_equal(EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params), 1);
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	BN_free(n);
-	BN_free(e);
-	return pkey;
-}
-
-static int verify(EVP_PKEY *pkey, enum keyd_sig_scheme scheme, const uint8_t *digest, size_t dlen,
-		  const uint8_t *sig, size_t slen)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
-	int r;
-
-	assert_non_null(ctx);
-	assert_int_equal(EVP_PKEY_verify_init(ctx), 1);
-	assert_int_equal(EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()), 1);
-	if (scheme == KEYD_SIG_RSA_PSS) {
-		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING), 1);
-		assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST), 1);
-	}
-	r = EVP_PKEY_verify(ctx, sig, slen, digest, dlen);
-	EVP_PKEY_CTX_free(ctx);
-	return r;
 }
 
 static keyd_tpm *tpm_or_skip(void)
@@ -131,9 +70,9 @@ static void sign_and_check(keyd_tpm *t, keyd_tpm_held_key *h, EVP_PKEY *pkey,
 		fail_msg("sign_held %s: %s", keyd_sig_scheme_to_string(s), keyd_tpm_last_error(t));
 	if (want_commands)
 		assert_int_equal(keyd_tpm_command_count(t) - before, want_commands);
-	assert_int_equal(verify(pkey, s, digest, 32, sig, slen), 1);
+	assert_int_equal(evp_verify(pkey, s, EVP_sha256(), digest, 32, sig, slen), 1);
 	sig[slen / 2] ^= 0x01;
-	assert_int_not_equal(verify(pkey, s, digest, 32, sig, slen), 1);
+	assert_int_not_equal(evp_verify(pkey, s, EVP_sha256(), digest, 32, sig, slen), 1);
 	free(sig);
 }
 
@@ -196,7 +135,7 @@ static void test_held_burst(void **state)
 		assert_int_equal(keyd_tpm_held_key_new(&blob, &h), 0);
 		assert_true(keyd_tpm_held_key_is(h, &blob));
 		assert_false(keyd_tpm_held_key_is(h, &other));
-		pkey = pkey_from(keyd_tpm_held_key_public(h));
+		pkey = evp_pkey_from(keyd_tpm_held_key_public(h));
 
 		before = keyd_tpm_command_count(t);
 		assert_int_equal(keyd_tpm_key_hold(t, h), 0);
@@ -264,7 +203,7 @@ static void test_held_after_reset(void **state)
 	assert_int_equal(keyd_crypto_hash(KEYD_HASH_SHA256, "reset", 5, digest), 0);
 	assert_int_equal(keyd_tpm_key_create(t, KEYD_KEY_EC_P256, &blob), 0);
 	assert_int_equal(keyd_tpm_held_key_new(&blob, &h), 0);
-	pkey = pkey_from(keyd_tpm_held_key_public(h));
+	pkey = evp_pkey_from(keyd_tpm_held_key_public(h));
 	sign_and_check(t, h, pkey, KEYD_SIG_ECDSA, digest, 0);
 
 	/* TPM Reset: saved contexts and sessions of the old epoch become invalid. */
