@@ -8,7 +8,8 @@
  * a scope-bound struct tpm_tr, flushed when the scope ends, so no transient
  * object or session outlives a call, on success or failure; the exceptions are
  * the signing service's, which its caller bounds: a held key stays loaded after
- * keyd_tpm_sign_held() until keyd_tpm_held_key_unload(). Single-use sessions
+ * keyd_tpm_sign_held() until keyd_tpm_held_key_unload(), and the Sign session is
+ * kept until keyd_tpm_close(). Single-use sessions
  * are started with continueSession clear: the TPM ends them after the command
  * they authorise, which saves a FlushContext per operation on the boot path.
  *
@@ -30,8 +31,9 @@
  * computed by keyd instead of ESYS, whose crypto backend (tpm2-tss 3.x) costs
  * milliseconds of CPU per command (tpm-session.h says why); such an object under
  * the SRK is loaded and flushed by tpm-session.c too. Policy sessions and the other
- * single-use sessions stay ESYS's. TPM2_Sign on a held key runs in a password
- * session (sign_loaded() says why).
+ * single-use sessions stay ESYS's. TPM2_Sign on a held key runs in a kept salted
+ * HMAC session of tpm-session.c's too, without parameter encryption
+ * (sign_in_session() says why).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -81,6 +83,13 @@ struct keyd_tpm {
 	TPML_ALG_PROPERTY algs;
 	TPML_ECC_CURVE curves;
 	TPML_PCR_SELECTION pcrs;
+
+	/* The salted HMAC session that authorises keyd_tpm_sign_held(), kept with
+	 * continueSession so a burst of signatures pays for one StartAuthSession
+	 * (an ECDH with the SRK) instead of one each. Handle 0 until first use;
+	 * flushed by keyd_tpm_close() or after any failure of a command it
+	 * authorised. keyd computes its crypto (tpm-session.c). */
+	struct tpm_session sign_session;
 
 	/* keyd_tpm_unseal_batch_begin(): the salted sessions that authorise Unseal,
 	 * kept with continueSession until keyd_tpm_unseal_batch_end(), one per kind
@@ -349,6 +358,8 @@ keyd_tpm *keyd_tpm_close(keyd_tpm *t)
 {
 	if (!t)
 		return NULL;
+	if (t->esys)
+		tpm_session_flush(t->tcti, &t->sign_session, &t->commands);
 	if (t->esys)
 		keyd_tpm_unseal_batch_end(t);
 	if (t->esys)
@@ -1330,9 +1341,10 @@ int keyd_tpm_held_key_unload(keyd_tpm_held_key *h)
 	return 1;
 }
 
-/* The TPM said the loaded key's handle names nothing (it was reset): drop ESYS's
- * record without a FlushContext, which could hit another program's object that
- * took the same handle since. */
+/* The TPM said the loaded key's handle names nothing (it was reset) or another
+ * object (the Sign session's HMAC, which covers the key's Name, failed): drop
+ * ESYS's record without a FlushContext, which could hit another program's object
+ * that took the same handle since. */
 static void held_forget(keyd_tpm_held_key *h)
 {
 	if (!h->loaded_on)
@@ -1439,37 +1451,67 @@ int keyd_tpm_key_hold(keyd_tpm *t, keyd_tpm_held_key *h)
 	return held_save(t, h, false);
 }
 
-/* TPM2_Sign of the loaded key obj in a password session with the key's empty
- * authValue. No salted session: the command carries no secret (keyd's keys have
- * an empty auth, a digest is not secret, the signature is public), which is where
- * DESIGN's TPM rule asks for one; an HMAC over it would authorise nothing that a
- * program with access to the TPM could not do with the key's blob, and would
- * cost the TPM and keyd two HMACs per signature and a session slot for as long as
- * it is kept. */
-static TSS2_RC sign_loaded(keyd_tpm *t, ESYS_TR obj, const TPMT_SIG_SCHEME *scheme,
-			   const TPM2B_DIGEST *dig, TPMT_SIGNATURE *ret)
+static void sign_session_drop(keyd_tpm *t)
+{
+	/* After a TPM reset the session is gone and the flush fails: no matter. */
+	tpm_session_flush(t->tcti, &t->sign_session, &t->commands);
+}
+
+/* TPM2_Sign of the loaded key obj in the kept salted HMAC session. The session
+ * authorises the key's empty auth, and its HMAC covers the key's Name: a held
+ * handle that names another object by now (another program flushed keyd's key
+ * and loaded its own at the same handle on a TPM without a resource manager, or
+ * the TPM was reset) fails authorisation instead of signing with that object.
+ * It also authenticates the response. The digest is not a secret, so it goes in
+ * the clear (no decrypt attribute: no KDFa and AES per signature); the signature
+ * is public. */
+static TSS2_RC sign_in_session(keyd_tpm *t, ESYS_TR obj, const TPM2B_NAME *name,
+			       const TPMT_SIG_SCHEME *scheme, const TPM2B_DIGEST *dig,
+			       TPMT_SIGNATURE *ret)
 {
 	const TPMT_TK_HASHCHECK validation = {
 		.tag = TPM2_ST_HASHCHECK,
 		.hierarchy = TPM2_RH_NULL,
 	};
-	_cleanup_esys_ TPMT_SIGNATURE *sig = NULL;
+	uint8_t params[sizeof(*dig) + sizeof(*scheme) + sizeof(validation)];
+	uint8_t rsp[sizeof(TPMT_SIGNATURE) + 16];
+	struct tpm_session_cmd c = {
+		.cc = TPM2_CC_Sign,
+		.params = params,
+		.attrs = TPMA_SESSION_CONTINUESESSION,
+	};
+	size_t off = 0, len = 0;
 	TSS2_RC rc;
 
-	rc = TPM_CMD(t, Esys_Sign(t->esys, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, dig,
-				  scheme, &validation, &sig));
+	rc = Esys_TR_GetTpmHandle(t->esys, obj, &c.handle);
 	if (rc == TSS2_RC_SUCCESS)
-		*ret = *sig;
+		rc = Tss2_MU_TPM2B_DIGEST_Marshal(dig, params, sizeof(params), &off);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_MU_TPMT_SIG_SCHEME_Marshal(scheme, params, sizeof(params), &off);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = Tss2_MU_TPMT_TK_HASHCHECK_Marshal(&validation, params, sizeof(params), &off);
+	if (rc != TSS2_RC_SUCCESS)
+		return rc;
+	c.name = name;
+	c.params_len = off;
+	rc = tpm_session_run(t->tcti, &t->sign_session, &c, rsp, sizeof(rsp), &len,
+			     &t->commands);
+	if (rc != TSS2_RC_SUCCESS)
+		return rc;
+	off = 0;
+	rc = Tss2_MU_TPMT_SIGNATURE_Unmarshal(rsp, len, &off, ret);
+	if (rc == TSS2_RC_SUCCESS && off != len)
+		rc = TSS2_ESYS_RC_MALFORMED_RESPONSE;
 	return rc;
 }
 
 /* One attempt: the key loaded (kept from the last signature, or ContextLoad of
- * its saved context, or Load and ContextSave of its blob), then Sign. The key
- * stays loaded. *ret_retry says whether a failure may be cured by starting over
- * from the blob (a TPM reset or restart invalidates loaded objects and saved
- * contexts). */
-static int sign_held_once(keyd_tpm *t, keyd_tpm_held_key *h, const TPMT_SIG_SCHEME *scheme,
-			  const TPM2B_DIGEST *dig,
+ * its saved context, or Load and ContextSave of its blob), StartAuthSession when
+ * no session is kept, Sign. The key stays loaded. *ret_retry says whether a
+ * failure may be cured by starting over from the blob and a new session (a TPM
+ * reset or restart invalidates loaded objects, saved contexts and sessions). */
+static int sign_held_once(keyd_tpm *t, keyd_tpm_held_key *h, ESYS_TR srk,
+			  const TPMT_SIG_SCHEME *scheme, const TPM2B_DIGEST *dig,
 			  uint8_t **ret_sig, size_t *ret_sig_len, bool *ret_retry)
 {
 	TPMT_SIGNATURE sig = {};
@@ -1492,18 +1534,31 @@ static int sign_held_once(keyd_tpm *t, keyd_tpm_held_key *h, const TPMT_SIG_SCHE
 			 * (other programs' objects); loading the blob would not help. */
 			if (r == -ENOSPC)
 				return r;
+			/* What invalidates a saved context (a TPM reset) ended the session
+			 * too. */
 			h->saved = false;
+			sign_session_drop(t);
 			*ret_retry = r != -ENODEV;
 			return r;
 		}
 		h->loaded_on = t;
 		h->loaded = obj;
 	}
-	rc = sign_loaded(t, h->loaded, scheme, dig, &sig);
+	if (t->sign_session.handle == 0) {
+		/* Kept (continueSession) until close or a failure. */
+		r = fast_session_start(t, srk, &t->sign_session);
+		if (r < 0)
+			return r;
+	}
+	rc = sign_in_session(t, h->loaded, &h->name, scheme, dig, &sig);
 	if (rc != TSS2_RC_SUCCESS) {
-		/* The loaded key does not stay after a failure; after a TPM reset its
-		 * handle names nothing, and may name another program's object. */
-		if (rc_base(rc) == TPM2_RC_HANDLE || rc_base(rc) == TPM2_RC_REFERENCE_H0)
+		/* Nothing of this attempt stays: not the session, not the loaded key.
+		 * A handle the TPM says names nothing (a TPM reset) is forgotten, not
+		 * flushed; one that names another object fails the HMAC (its Name
+		 * differs) and is not flushed either: it is not keyd's. */
+		sign_session_drop(t);
+		if (rc_base(rc) == TPM2_RC_HANDLE || rc_base(rc) == TPM2_RC_REFERENCE_H0 ||
+		    rc_base(rc) == TPM2_RC_BAD_AUTH || rc_base(rc) == TPM2_RC_AUTH_FAIL)
 			held_forget(h);
 		else
 			keyd_tpm_held_key_unload(h);
@@ -1522,6 +1577,7 @@ int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme s
 	TPMT_SIG_SCHEME in_scheme = {};
 	TPM2B_DIGEST dig = {};
 	bool retry = false;
+	ESYS_TR srk;
 	int r;
 
 	r = tpm_ready(t);
@@ -1533,12 +1589,15 @@ int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme s
 	if (r < 0)
 		return r;
 
-	r = sign_held_once(t, h, &in_scheme, &dig, ret_sig, ret_sig_len, &retry);
+	r = srk_get(t, &srk);
+	if (r < 0)
+		return r;
+	r = sign_held_once(t, h, srk, &in_scheme, &dig, ret_sig, ret_sig_len, &retry);
 	if (r < 0 && retry) {
-		/* Start over from the blob, once. */
+		/* Start over from the blob with a new session, once. */
 		log_debug("tpm: %s; retrying from the key blob", t->error);
 		h->saved = false;
-		r = sign_held_once(t, h, &in_scheme, &dig, ret_sig, ret_sig_len, &retry);
+		r = sign_held_once(t, h, srk, &in_scheme, &dig, ret_sig, ret_sig_len, &retry);
 	}
 	return r;
 }

@@ -139,10 +139,14 @@ const struct keyd_tpm_blob *keyd_tpm_held_key_blob(const keyd_tpm_held_key *h);
 int keyd_tpm_key_hold(keyd_tpm *t, keyd_tpm_held_key *h);
 /* As keyd_tpm_sign() for a held key, which stays loaded in the TPM afterwards
  * (one of its object slots: the caller bounds how many and for how long, and
- * releases it with keyd_tpm_held_key_unload()). The Sign runs in a password
- * session with the key's empty auth: it carries no secret, so no salted session
- * (tpm.c, sign_loaded()). A loaded key or saved context the TPM no longer
- * accepts (TPM reset) is replaced and the signature retried once.
+ * releases it with keyd_tpm_held_key_unload()). The salted HMAC session that
+ * authorises the Sign (its HMAC covers the key's Name, so a handle that names
+ * another object by now is refused, tpm.c sign_in_session()) is kept on t
+ * (continueSession) for the next signature: keyd_tpm_close() flushes it. keyd
+ * computes that session's HMACs and salt itself (tpm-session.h), not ESYS, whose
+ * crypto costs milliseconds per command. A loaded key, saved context or session
+ * the TPM no longer accepts (TPM reset) is replaced and the signature retried
+ * once.
  * -ENOSPC: no free object slot in the TPM for the key. Steady state: 1 TPM
  * command (Sign). */
 int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme scheme,

@@ -7,8 +7,9 @@
  * loaded (one transient object) until unloaded or freed, and nothing transient
  * stays after that; after an unload the next signature costs ContextLoad and
  * Sign; after a TPM reset (the loaded key and its saved context are gone) the
- * next signature reloads the key from its blob and succeeds; a changed blob is
- * told apart.
+ * next signature reloads the key from its blob and succeeds; a held handle that
+ * another program's key took since is not signed with, nor flushed; a changed
+ * blob is told apart.
  */
 #include <setjmp.h>
 #include <errno.h>
@@ -142,8 +143,9 @@ static void test_held_burst(void **state)
 		/* Load, ContextSave, FlushContext */
 		assert_int_equal(keyd_tpm_command_count(t) - before, 3);
 		no_transients();
-		/* ContextLoad and Sign (a password session: nothing to start). */
-		sign_and_check(t, h, pkey, s, digest, 2);
+		/* ContextLoad, and StartAuthSession for the first signature of the
+		 * connection, then Sign. */
+		sign_and_check(t, h, pkey, s, digest, a == 0 ? 3 : 2);
 		assert_true(keyd_tpm_held_key_is_loaded(h));
 		one_transient();
 		/* The burst: one Sign each. */
@@ -210,8 +212,8 @@ static void test_held_after_reset(void **state)
 	snprintf(cmd, sizeof(cmd),
 		 "swtpm_ioctl --unix '%s/sock.ctrl' -i >/dev/null && tpm2_startup -c", swtpm_dir);
 	assert_int_equal(system(cmd), 0);
-	/* The loaded key is gone with the reset: a refused Sign, then Load,
-	 * ContextSave, Sign: it recovers by itself. */
+	/* The loaded key and the session are gone with the reset: a refused Sign,
+	 * then Load, ContextSave, StartAuthSession, Sign: it recovers by itself. */
 	sign_and_check(t, h, pkey, KEYD_SIG_ECDSA, digest, 0);
 	sign_and_check(t, h, pkey, KEYD_SIG_ECDSA, digest, 1);
 	one_transient();
@@ -227,11 +229,82 @@ static void test_held_after_reset(void **state)
 	keyd_tpm_close(t);
 }
 
+/* The transient handles loaded, as tpm2_getcap lists them. */
+static void transient_list(char *buf, size_t size)
+{
+	FILE *f = popen("tpm2_getcap handles-transient 2>&1", "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	assert_int_equal(pclose(f), 0);
+}
+
+/* A TPM without a resource manager: another program flushes keyd's loaded key
+ * and loads its own empty-auth signing key at the same handle. The next
+ * signature must not come from that key (the Sign session's HMAC covers the
+ * held key's Name), must come from keyd's key, and must leave the other
+ * program's object loaded. */
+static void test_held_handle_reused(void **state)
+{
+	struct keyd_tpm_blob blob_a = {}, blob_b = {};
+	keyd_tpm_held_key *a = NULL, *b = NULL;
+	keyd_tpm *t, *other = NULL;
+	EVP_PKEY *pka, *pkb;
+	uint8_t digest[32];
+	char before[256], after[256];
+
+	(void)state;
+	t = tpm_or_skip();
+	if (!in_path("tpm2_flushcontext") || !in_path("tpm2_getcap")) {
+		keyd_tpm_close(t);
+		skip();
+	}
+	assert_int_equal(keyd_tpm_srk_ensure(t, NULL, NULL, NULL), 0);
+	assert_int_equal(keyd_crypto_hash(KEYD_HASH_SHA256, "reuse", 5, digest), 0);
+	assert_int_equal(keyd_tpm_key_create(t, KEYD_KEY_EC_P256, &blob_a), 0);
+	assert_int_equal(keyd_tpm_key_create(t, KEYD_KEY_EC_P256, &blob_b), 0);
+	assert_int_equal(keyd_tpm_held_key_new(&blob_a, &a), 0);
+	assert_int_equal(keyd_tpm_held_key_new(&blob_b, &b), 0);
+	pka = evp_pkey_from(keyd_tpm_held_key_public(a));
+	pkb = evp_pkey_from(keyd_tpm_held_key_public(b));
+
+	sign_and_check(t, a, pka, KEYD_SIG_ECDSA, digest, 0);
+	transient_list(before, sizeof(before));
+	assert_int_equal(system("tpm2_flushcontext -t"), 0);
+	no_transients();
+	assert_int_equal(keyd_tpm_open(swtpm_tcti, &other), 0);
+	sign_and_check(other, b, pkb, KEYD_SIG_ECDSA, digest, 0);
+	transient_list(after, sizeof(after));
+	assert_string_equal(before, after); /* b took a's handle */
+
+	/* Verified with a's public key inside (and a tampered one refused). */
+	sign_and_check(t, a, pka, KEYD_SIG_ECDSA, digest, 0);
+	{
+		int n = transients();
+
+		if (n >= 0)
+			assert_int_equal(n, 2); /* b's object was not flushed */
+	}
+	assert_true(keyd_tpm_held_key_is_loaded(b));
+	sign_and_check(other, b, pkb, KEYD_SIG_ECDSA, digest, 1);
+
+	EVP_PKEY_free(pka);
+	EVP_PKEY_free(pkb);
+	keyd_tpm_held_key_free(a);
+	keyd_tpm_held_key_free(b);
+	keyd_tpm_close(other);
+	keyd_tpm_close(t);
+	no_transients();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_held_burst),
 		cmocka_unit_test(test_held_after_reset),
+		cmocka_unit_test(test_held_handle_reused),
 	};
 
 	if (!in_path("swtpm"))
