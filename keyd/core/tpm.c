@@ -1359,6 +1359,56 @@ bool keyd_tpm_held_key_is_loaded(const keyd_tpm_held_key *h)
 	return h && h->loaded_on;
 }
 
+int keyd_tpm_held_key_loaded_handle(const keyd_tpm_held_key *h, uint32_t *ret)
+{
+	TPM2_HANDLE handle;
+
+	if (!h || !h->loaded_on)
+		return -ENOENT;
+	if (Esys_TR_GetTpmHandle(h->loaded_on->esys, h->loaded, &handle) != TSS2_RC_SUCCESS)
+		return -EIO;
+	*ret = handle;
+	return 0;
+}
+
+const uint8_t *keyd_tpm_held_key_name(const keyd_tpm_held_key *h, size_t *ret_len)
+{
+	*ret_len = h->name.size;
+	return h->name.name;
+}
+
+int keyd_tpm_flush_if_named(keyd_tpm *t, uint32_t handle, const uint8_t *name, size_t len)
+{
+	_cleanup_esys_ TPM2B_NAME *n = NULL;
+	ESYS_TR tr = ESYS_TR_NONE;
+	TSS2_RC rc;
+	int r;
+
+	r = tpm_ready(t);
+	if (r < 0)
+		return r;
+	if ((handle >> 24) != TPM2_HT_TRANSIENT || !name || len == 0)
+		return tpm_fail(t, -EINVAL, "0x%08x is not a transient handle", (unsigned)handle);
+	/* ReadPublic: ESYS checks the public area against the Name it returns. */
+	rc = TPM_CMD(t, Esys_TR_FromTPMPublic(t->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE,
+					      ESYS_TR_NONE, &tr));
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_fail_rc(t, rc, "no object to flush at that handle");
+		return r == -ENODEV ? r : 0; /* gone (a TPM reset, another program) */
+	}
+	rc = Esys_TR_GetName(t->esys, tr, &n);
+	if (rc != TSS2_RC_SUCCESS || n->size != len || memcmp(n->name, name, len) != 0) {
+		(void)Esys_TR_Close(t->esys, &tr);
+		return 0; /* another object took the handle: not keyd's to flush */
+	}
+	rc = TPM_CMD(t, Esys_FlushContext(t->esys, tr));
+	if (rc != TSS2_RC_SUCCESS) {
+		(void)Esys_TR_Close(t->esys, &tr);
+		return tpm_fail_rc(t, rc, "cannot flush the object a previous keyd left loaded");
+	}
+	return 1;
+}
+
 keyd_tpm_held_key *keyd_tpm_held_key_free(keyd_tpm_held_key *h)
 {
 	if (!h)

@@ -157,6 +157,15 @@ int keyd_tpm_sign_held(keyd_tpm *t, keyd_tpm_held_key *h, enum keyd_sig_scheme s
  * was loaded, 0 when not. Accepts NULL. */
 int keyd_tpm_held_key_unload(keyd_tpm_held_key *h);
 bool keyd_tpm_held_key_is_loaded(const keyd_tpm_held_key *h);
+/* While loaded: its TPM handle (-ENOENT when not loaded), and its Name, to find
+ * it again after this process is gone (keyd_tpm_flush_if_named()). */
+int keyd_tpm_held_key_loaded_handle(const keyd_tpm_held_key *h, uint32_t *ret);
+const uint8_t *keyd_tpm_held_key_name(const keyd_tpm_held_key *h, size_t *ret_len);
+/* Flush the transient object at handle if its Name is name (ReadPublic, and
+ * FlushContext when it matches): what a killed keyd left loaded on a TPM without
+ * a resource manager. 1 flushed, 0 nothing there or another object (left as it
+ * is), -errno (-ENODEV no TPM). */
+int keyd_tpm_flush_if_named(keyd_tpm *t, uint32_t handle, const uint8_t *name, size_t len);
 
 /* What a secret is sealed to. */
 struct keyd_pcr_policy {

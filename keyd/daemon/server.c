@@ -234,6 +234,7 @@ static int provision_pass(struct server *s, const struct keyd_config *config,
 	/* Loading a sealed object under the SRK takes two of the TPM's object slots
 	 * (a PC Client TPM may have 3): the signer's held key leaves first. */
 	keyd_signer_release_loaded(s->signer);
+	(void)keyd_signer_recover(s->socket_path, tpm);
 	r = keyd_provision_run(store, tpm, policy, previous, ret_state);
 	if (r < 0)
 		log_error_errno(r, "provisioning failed: %m");
@@ -531,7 +532,7 @@ static bool handle_signing(struct server *s, struct client *c, const struct keyd
 	char text[1024];
 	int r;
 
-	if (!s->signer && keyd_signer_new(&s->signer) < 0)
+	if (!s->signer && keyd_signer_new(s->socket_path, &s->signer) < 0)
 		return reply_error(c, m->id, ENOMEM, "keyd is out of memory");
 	r = keyd_signer_handle(s->signer, s->config, s->policy, &c->peer, m, &out, &len, text,
 			       sizeof(text));

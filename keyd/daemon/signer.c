@@ -27,9 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cert-bundle.h"
+#include "fileio.h"
+#include "parse.h"
 #include "key-entry.h"
 #include "log.h"
 #include "macro.h"
@@ -71,6 +74,10 @@ struct keyd_signer {
 	unsigned commands_closed; /* commands of connections already closed */
 	struct held held[HELD_MAX];
 	struct held *loaded; /* the key left loaded in the TPM, or NULL */
+	/* The record of the loaded key (RECORD_NAME next to the socket) and the
+	 * handle it names (0: no record). */
+	char record[KEYD_CONFIG_SOCKET_MAX + 32];
+	uint32_t recorded;
 	uint64_t clock;
 	uint64_t last_sign_usec; /* CLOCK_MONOTONIC */
 	uint32_t hold_ms;        /* sign-hold-ms in force at the last signature */
@@ -84,6 +91,58 @@ static uint64_t monotonic_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The record of the loaded key: "<handle> <Name in hex>\n", in the socket's
+ * directory (a tmpfs: gone at reboot, when the TPM forgets the key too). A keyd
+ * killed during a hold leaves it behind; the next one flushes the key it names
+ * (keyd_signer_recover()). */
+#define RECORD_NAME "signer-loaded"
+
+static int record_path(const char *socket_path, char *buf, size_t size)
+{
+	const char *slash = strrchr(socket_path, '/');
+	int n;
+
+	if (!slash)
+		return -EINVAL;
+	n = snprintf(buf, size, "%.*s/%s", (int)(slash - socket_path), socket_path, RECORD_NAME);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static void record_drop(keyd_signer *sg)
+{
+	if (sg->recorded && sg->record[0] && unlink(sg->record) < 0 && errno != ENOENT)
+		log_warning("signer: cannot remove '%s': %m", sg->record);
+	sg->recorded = 0;
+}
+
+/* Record the loaded key when it is new or moved (a reload from its blob). */
+static void record_update(keyd_signer *sg)
+{
+	char text[32 + 2 * KEYD_TPM_NAME_MAX];
+	const uint8_t *name;
+	uint32_t handle;
+	size_t len, n;
+	int r;
+
+	if (!sg->loaded || !sg->record[0] ||
+	    keyd_tpm_held_key_loaded_handle(sg->loaded->key, &handle) < 0 ||
+	    handle == sg->recorded)
+		return;
+	name = keyd_tpm_held_key_name(sg->loaded->key, &len);
+	if (len > KEYD_TPM_NAME_MAX)
+		return;
+	n = (size_t)snprintf(text, sizeof(text), "0x%08x ", (unsigned)handle);
+	keyd_hex_encode(name, len, text + n);
+	n += 2 * len;
+	text[n++] = '\n';
+	r = keyd_write_file_atomic(sg->record, text, n, 0600);
+	if (r < 0) {
+		log_warning("signer: cannot write '%s': %s", sg->record, strerror(-r));
+		return;
+	}
+	sg->recorded = handle;
+}
+
 /* Flush the key left loaded, if any (its saved context stays). */
 static void loaded_release(keyd_signer *sg)
 {
@@ -92,6 +151,38 @@ static void loaded_release(keyd_signer *sg)
 	if (keyd_tpm_held_key_unload(sg->loaded->key))
 		log_debug("signer: key '%s' flushed from the TPM", sg->loaded->name);
 	sg->loaded = NULL;
+	record_drop(sg);
+}
+
+int keyd_signer_recover(const char *socket_path, keyd_tpm *tpm)
+{
+	uint8_t name[KEYD_TPM_NAME_MAX];
+	char path[KEYD_CONFIG_SOCKET_MAX + 32], hex[2 * KEYD_TPM_NAME_MAX + 1];
+	_cleanup_free_ char *text = NULL;
+	unsigned handle;
+	size_t len = 0, n;
+	int r;
+
+	if (!tpm || record_path(socket_path, path, sizeof(path)) < 0)
+		return 0;
+	r = keyd_read_file(path, 256, &text, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r >= 0 && sscanf(text, "0x%x %130s", &handle, hex) == 2 &&
+	    keyd_hex_decode(hex, name, sizeof(name), &n) == 0 && n > 0)
+		r = keyd_tpm_flush_if_named(tpm, handle, name, n);
+	else if (r >= 0)
+		r = -EBADMSG;
+	if (r == 1)
+		log_notice("signer: flushed the key a previous keyd left loaded at 0x%08x", handle);
+	else if (r < 0 && r != -ENODEV)
+		log_warning("signer: '%s' names no key keyd can flush (%s); removing it", path,
+			    r == -EBADMSG ? "damaged" : keyd_tpm_last_error(tpm));
+	if (r == -ENODEV) /* no TPM now: try again at the next pass */
+		return r;
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warning("signer: cannot remove '%s': %m", path);
+	return r;
 }
 
 void keyd_signer_release_loaded(keyd_signer *sg)
@@ -127,12 +218,14 @@ void keyd_signer_release_idle(keyd_signer *sg)
 	keyd_signer_reset(sg);
 }
 
-int keyd_signer_new(keyd_signer **ret)
+int keyd_signer_new(const char *socket_path, keyd_signer **ret)
 {
 	keyd_signer *sg = calloc(1, sizeof(*sg));
 
 	if (!sg)
 		return -ENOMEM;
+	if (record_path(socket_path, sg->record, sizeof(sg->record)) < 0)
+		sg->record[0] = '\0'; /* no record: a kill during a hold leaks the key */
 	*ret = sg;
 	return 0;
 }
@@ -365,6 +458,10 @@ static int sign(keyd_signer *sg, const struct keyd_config *config, keyd_store *s
 		r = keyd_tpm_sign_held(sg->tpm, h->key, q->scheme, q->hash, q->digest,
 				       q->digest_len, &sig, &sig_len);
 		sg->loaded = keyd_tpm_held_key_is_loaded(h->key) ? h : NULL;
+		if (sg->loaded)
+			record_update(sg);
+		else
+			record_drop(sg);
 		/* A lost connection (swtpm or the resource manager restarted): reconnect
 		 * once; the held contexts go with the old connection. */
 		if (r == -ENODEV && attempt == 0) {

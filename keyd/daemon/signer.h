@@ -18,10 +18,12 @@
 #include "peer.h"
 #include "policy.h"
 #include "proto.h"
+#include "tpm.h"
 
 typedef struct keyd_signer keyd_signer;
 
-int keyd_signer_new(keyd_signer **ret);
+/* socket_path: the daemon's socket; the record of the loaded key goes next to it. */
+int keyd_signer_new(const char *socket_path, keyd_signer **ret);
 keyd_signer *keyd_signer_free(keyd_signer *sg); /* accepts NULL; closes the TPM connection */
 
 /* Answer req (SIGN or GET-PUBKEY) from peer, with the configuration and policy in
@@ -46,6 +48,11 @@ void keyd_signer_reset(keyd_signer *sg);
  * and drop the held contexts. Accepts NULL. */
 #define KEYD_SIGNER_IDLE_SEC 30
 void keyd_signer_release_idle(keyd_signer *sg);
+/* Before a provisioning pass, through its TPM connection: when a previous keyd
+ * was killed during a hold, flush the key its record names (only if the object at
+ * that handle still has that key's Name) and remove the record. 1 flushed, 0
+ * nothing to do, -ENODEV no TPM (the record stays for the next pass). */
+int keyd_signer_recover(const char *socket_path, keyd_tpm *tpm);
 /* Flush the key left loaded now (before a provisioning pass needs the TPM's
  * object slots). Accepts NULL. */
 void keyd_signer_release_loaded(keyd_signer *sg);

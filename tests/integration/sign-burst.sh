@@ -6,7 +6,9 @@
 # under the same name is signed with as the new key at once (the held key is
 # matched to its file); sign-hold-ms = 0 leaves nothing loaded between requests;
 # a provisioning pass flushes the key first; keyd stopped in the middle of a hold
-# flushes the key on its way out.
+# flushes the key on its way out; a keyd killed during a hold leaves a record next
+# to its socket, and the next keyd flushes the key it names (same handle, same
+# Name) before its first pass.
 source "$KEYD_TOP/tests/lib/harness.sh"
 require_cmd tpm2_getcap
 [ -x "$KEYD_BUILD/tests/sign-loop" ] || skip "tests/sign-loop is not built"
@@ -83,6 +85,24 @@ reload_keyd
 note "keyd stopped during a hold flushes the key"
 openssl dgst $PROV -sha256 -sign keyd:host-ec -out new.sig msg || fail "sign failed"
 [ "$(transients)" = 1 ] || fail "expected the held key loaded: $(tpm2_getcap handles-transient)"
+[ -s "$T/run/signer-loaded" ] || fail "no record of the loaded key next to the socket"
+stop_keyd
+assert_no_transients
+[ ! -e "$T/run/signer-loaded" ] || fail "the record of the loaded key outlived keyd"
+
+note "keyd killed during a hold: the next keyd flushes the key it left, by handle and Name"
+start_keyd
+openssl dgst $PROV -sha256 -sign keyd:host-ec -out new.sig msg || fail "sign failed"
+[ "$(transients)" = 1 ] || fail "expected the held key loaded: $(tpm2_getcap handles-transient)"
+kill -9 "$KEYD_PID"
+wait "$KEYD_RELAY" 2>/dev/null || true
+[ "$(transients)" = 1 ] || fail "expected the killed keyd's key still loaded: $(tpm2_getcap handles-transient)"
+start_keyd
+[ "$(transients)" = 0 ] || fail "the new keyd left the old key loaded: $(tpm2_getcap handles-transient)"
+assert_contains "$(cat "$T/keyd.log")" "flushed the key a previous keyd left loaded at 0x80"
+[ ! -e "$T/run/signer-loaded" ] || fail "the stale record was not removed"
+openssl dgst $PROV -sha256 -sign keyd:host-ec -out new.sig msg || fail "sign after the restart failed"
+openssl dgst -sha256 -verify new.pub -signature new.sig msg >/dev/null || fail "signature does not verify"
 stop_keyd
 assert_no_transients
 echo "ok"

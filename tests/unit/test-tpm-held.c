@@ -8,8 +8,9 @@
  * stays after that; after an unload the next signature costs ContextLoad and
  * Sign; after a TPM reset (the loaded key and its saved context are gone) the
  * next signature reloads the key from its blob and succeeds; a held handle that
- * another program's key took since is not signed with, nor flushed; a changed
- * blob is told apart.
+ * another program's key took since is not signed with, nor flushed; an object
+ * is flushed by handle only with the recorded Name; a changed blob is told
+ * apart.
  */
 #include <setjmp.h>
 #include <errno.h>
@@ -289,6 +290,26 @@ static void test_held_handle_reused(void **state)
 	}
 	assert_true(keyd_tpm_held_key_is_loaded(b));
 	sign_and_check(other, b, pkb, KEYD_SIG_ECDSA, digest, 1);
+
+	/* What a restarted keyd does with a killed one's record: flush the object at
+	 * the handle only when it has the recorded Name. */
+	{
+		const uint8_t *name_a, *name_b;
+		size_t len_a, len_b;
+		uint32_t hb;
+
+		name_a = keyd_tpm_held_key_name(a, &len_a);
+		name_b = keyd_tpm_held_key_name(b, &len_b);
+		assert_int_equal(keyd_tpm_held_key_loaded_handle(b, &hb), 0);
+		assert_int_equal(keyd_tpm_flush_if_named(t, hb, name_a, len_a), 0);
+		if (transients() >= 0)
+			assert_int_equal(transients(), 2);
+		assert_int_equal(keyd_tpm_flush_if_named(t, hb, name_b, len_b), 1);
+		if (transients() >= 0)
+			assert_int_equal(transients(), 1);
+		assert_int_equal(keyd_tpm_flush_if_named(t, hb, name_b, len_b), 0); /* gone */
+		assert_int_equal(keyd_tpm_flush_if_named(t, 0x81000001, name_b, len_b), -EINVAL);
+	}
 
 	EVP_PKEY_free(pka);
 	EVP_PKEY_free(pkb);
