@@ -372,7 +372,8 @@ $(FUZZ_BUILD)/fuzz-tls13-clienthello: tests/fuzz/fuzz-tls13-clienthello.c \
 # always built without them, in a directory of their own. libkeyd-client and the
 # few base/core files it needs are linked in; only OSSL_provider_init is exported.
 PROV_SRC := $(sort $(wildcard keyd/openssl/*.c)) $(sort $(wildcard keyd/client/*.c)) \
-	keyd/base/log.c keyd/base/fileio.c keyd/base/parse.c keyd/core/proto.c
+	keyd/base/log.c keyd/base/fileio.c keyd/base/parse.c keyd/base/der.c keyd/base/spki.c \
+	keyd/core/proto.c
 PROV_OBJ := $(patsubst %.c,$(BUILD)/provider/obj/%.o,$(PROV_SRC))
 PROV_CFLAGS = $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS)) -Ikeyd/openssl \
 	$(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)

@@ -195,8 +195,6 @@ struct keyd_ossl_key *keyd_ossl_key_fetch(struct keyd_ossl_prov *p, const char *
 {
 	struct keyd_client_pubkey *pk = NULL;
 	struct keyd_ossl_key *k = NULL;
-	const unsigned char *der;
-
 	if (get_pubkey(p, name, &pk) < 0)
 		return NULL;
 	k = calloc(1, sizeof(*k));
@@ -205,10 +203,9 @@ struct keyd_ossl_key *keyd_ossl_key_fetch(struct keyd_ossl_prov *p, const char *
 	k->prov = p;
 	k->refs = 1;
 	snprintf(k->name, sizeof(k->name), "%s", name);
-	der = pk->spki;
-	k->pkey = d2i_PUBKEY_ex(NULL, &der, (long)pk->spki_len, p->libctx, NULL);
+	k->pkey = keyd_ossl_pubkey_from_spki(p, pk->spki, pk->spki_len);
 	k->selection = OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS;
-	if (!k->pkey || der != pk->spki + pk->spki_len) {
+	if (!k->pkey) {
 		keyd_ossl_error(p, KEYD_OSSL_R_BAD_KEY,
 				"key '%s': keyd's SubjectPublicKeyInfo does not parse", name);
 		goto fail;

@@ -6,6 +6,7 @@
  *   store.c      OSSL_STORE loader for keyd:<name> URIs
  *   keymgmt.c    key management for the public parts of EC and RSA keys
  *   signature.c  ECDSA, RSA PKCS#1 v1.5 and RSA-PSS signatures, done by keyd
+ *   pubkey.c     keyd's SubjectPublicKeyInfo as an EVP_PKEY in prov->libctx
  *
  * This code runs inside other programs: it never exits, aborts, logs above
  * debug or installs signal handlers, and it reports failures through the core's
@@ -91,6 +92,10 @@ struct keyd_ossl_key *keyd_ossl_key_fetch(struct keyd_ossl_prov *p, const char *
 					  struct keyd_client_pubkey **ret_pubkey);
 struct keyd_ossl_key *keyd_ossl_key_ref(struct keyd_ossl_key *k);
 void keyd_ossl_key_unref(struct keyd_ossl_key *k); /* accepts NULL */
+
+/* An SPKI as a public EVP_PKEY in p->libctx; NULL if it does not parse (no
+ * error raised: the caller says which key). */
+EVP_PKEY *keyd_ossl_pubkey_from_spki(struct keyd_ossl_prov *p, const uint8_t *der, size_t len);
 
 /* SIGN through keyd: 1 ok, 0 with the error raised. */
 int keyd_ossl_sign(struct keyd_ossl_key *k, uint32_t scheme, uint32_t hash, const uint8_t *digest,

@@ -20,8 +20,9 @@
 # ended (swtpm has 3 object slots and no resource manager; tpm2-openssl needs
 # them all in a signing loop), so each provider has the TPM to itself.
 # Prints the figures and the ratios; exits non-zero only when something fails to
-# sign. KEYD_BENCH_N (default 30) processes and KEYD_BENCH_LOOP (default 300)
-# in-process signatures per measurement.
+# sign. KEYD_BENCH_ROUNDS (default 3) rounds over all rows, each with
+# KEYD_BENCH_N (default 30) processes and KEYD_BENCH_LOOP (default 500) in-process
+# signatures per row.
 : "${KEYD_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${KEYD_BUILD:=$KEYD_TOP/build/release}"
 export KEYD_TOP KEYD_BUILD
@@ -34,7 +35,8 @@ sysmod=$(openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p')
 pcap_tcti=$(ls /usr/lib/*/libtss2-tcti-pcap.so* 2>/dev/null | head -n 1 || true)
 
 N=${KEYD_BENCH_N:-30}
-LOOP=${KEYD_BENCH_LOOP:-300}
+LOOP=${KEYD_BENCH_LOOP:-500}
+ROUNDS=${KEYD_BENCH_ROUNDS:-3}
 HOLD_MS=500
 start_swtpm
 new_store
@@ -58,17 +60,27 @@ KEYD_TEST_LOG_LEVEL=info write_keyd_conf "sign-hold-ms = $HOLD_MS"
 start_keyd
 echo 'keyd bench' | openssl dgst -sha256 -binary >digest.bin
 
-# ms_per_process CMD...: median and mean wall time of N runs, in ms.
-ms_per_process() {
-	local i s e
-	: >times
+# time_processes FILE CMD...: wall time of N runs of CMD, in microseconds, one
+# line each, appended to FILE. The clock is bash's own (EPOCHREALTIME): a `date`
+# process per reading would add its start (about 1 ms here) to every row and
+# pull all ratios towards 1.
+time_processes() {
+	local file=$1 i s e
+	shift
 	for i in $(seq "$N"); do
-		s=$(date +%s%N)
+		s=${EPOCHREALTIME/[.,]/}
 		"$@" >/dev/null 2>err || fail "'$*' failed: $(cat err)"
-		e=$(date +%s%N)
-		echo $(((e - s) / 1000)) >>times
+		e=${EPOCHREALTIME/[.,]/}
+		echo $((e - s)) >>"$file"
 	done
-	sort -n times | awk '{a[NR]=$1; t+=$1} END {printf "%.2f %.2f\n", a[int((NR+1)/2)]/1000, t/NR/1000}'
+}
+# Median and mean of FILE's microsecond lines, in ms.
+ms_stats() {
+	sort -n "$1" | awk '{a[NR]=$1; t+=$1} END {printf "%.2f %.2f\n", a[int((NR+1)/2)]/1000, t/NR/1000}'
+}
+# Median, lowest and highest of FILE's lines.
+rate_stats() {
+	sort -n "$1" | awk '{a[NR]=$1} END {printf "%.1f %.1f %.1f\n", a[int((NR+1)/2)], a[1], a[NR]}'
 }
 
 # tpm2-openssl's TPM commands for one run of CMD..., through the pcap TCTI.
@@ -89,8 +101,9 @@ keyd_cmds_per_sign() {
 # The fixed cost of an openssl process signing with a key in a file: what no
 # provider can save.
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out soft.key 2>/dev/null
-read -r base_med base_mean < <(ms_per_process openssl pkeyutl -sign -inkey soft.key \
-	-in digest.bin -out /dev/null)
+: >base.us
+time_processes base.us openssl pkeyutl -sign -inkey soft.key -in digest.bin -out /dev/null
+read -r base_med base_mean < <(ms_stats base.us)
 echo "baseline: openssl pkeyutl -sign with a P-256 key in a file: p50 $base_med ms, mean $base_mean ms"
 
 # The rows: NAME PROVIDER KEY-URI for each key type.
@@ -109,19 +122,30 @@ sign_cmd() {
 }
 # Before a tpm2-openssl row: until keyd's hold has ended.
 wait_hold() { sleep "$(awk -v h="$HOLD_MS" 'BEGIN {print h / 1000 + 0.3}')"; }
+# ROUNDS rounds, each timing every row in turn (so a drift in the machine's speed
+# reaches all rows alike): N processes and one LOOP-signature process per row and
+# round. p50 over all processes of a row; the rate is the median of its rounds.
 declare -A p50 rate
 for alg in ec rsa; do
+	for round in $(seq "$ROUNDS"); do
+		while read -r row prov uri; do
+			sign_cmd "$alg" "$prov" "$uri"
+			[ "$prov" = tpm2 ] && wait_hold
+			[ "$round" = 1 ] && : >"$alg.$row.us" && : >"$alg.$row.rate"
+			# Warm up (keyd's TPM connection and session, the page cache).
+			"${sign[@]}" 2>/dev/null || fail "$row cannot sign with $uri"
+			time_processes "$alg.$row.us" "${sign[@]}"
+			r=$("$KEYD_BUILD/tests/sign-loop" "$uri" "$LOOP" "$prov" default) ||
+				fail "sign-loop with $row failed"
+			awk '{print $3}' <<<"$r" >>"$alg.$row.rate"
+		done < <(rows "$alg")
+	done
 	while read -r row prov uri; do
-		sign_cmd "$alg" "$prov" "$uri"
-		[ "$prov" = tpm2 ] && wait_hold
-		# Warm up (keyd's TPM connection and session, the page cache).
-		"${sign[@]}" 2>/dev/null || fail "$row cannot sign with $uri"
-		read -r med mean < <(ms_per_process "${sign[@]}")
-		r=$("$KEYD_BUILD/tests/sign-loop" "$uri" "$LOOP" "$prov" default) ||
-			fail "sign-loop with $row failed"
-		p50[$alg.$row]=$med rate[$alg.$row]=$(awk '{print $3}' <<<"$r")
-		printf '%-4s %-17s process p50 %6s ms, mean %6s ms; in-process %7s sig/s\n' \
-			"$alg" "$row" "$med" "$mean" "${rate[$alg.$row]}"
+		read -r med mean < <(ms_stats "$alg.$row.us")
+		read -r rmed rmin rmax < <(rate_stats "$alg.$row.rate")
+		p50[$alg.$row]=$med rate[$alg.$row]=$rmed
+		printf '%-4s %-17s process p50 %6s ms, mean %6s ms; in-process %7s sig/s (%s-%s)\n' \
+			"$alg" "$row" "$med" "$mean" "$rmed" "$rmin" "$rmax"
 	done < <(rows "$alg")
 done
 

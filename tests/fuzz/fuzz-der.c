@@ -3,13 +3,15 @@
  * libFuzzer target for keyd/base/der.c: walks the input as nested DER with
  * every reader entry point (checking no view ever leaves the input), decodes
  * it as PEM, and checks the round trips that must hold: PEM decode, encode,
- * decode; OID content to text and back; ECDSA-Sig-Value encode and read.
+ * decode; OID content to text and back; ECDSA-Sig-Value encode and read. The
+ * input is also read as a SubjectPublicKeyInfo (spki.c): its views stay inside.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "der.h"
+#include "spki.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -126,10 +128,31 @@ static void ecdsa_roundtrip(const uint8_t *data, size_t size)
 	free(sig);
 }
 
+static void spki_views(const uint8_t *data, size_t size)
+{
+	struct keyd_spki s;
+
+	if (keyd_spki_parse(data, size, &s) < 0)
+		return;
+	if (s.kind == KEYD_SPKI_EC) {
+		if (!s.curve || s.point.len == 0)
+			abort();
+		check_view(&s.point);
+	} else if (s.kind == KEYD_SPKI_RSA) {
+		if (s.n.len == 0 || s.e.len == 0 || s.n.p[0] == 0 || s.e.p[0] == 0)
+			abort();
+		check_view(&s.n);
+		check_view(&s.e);
+	} else {
+		abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	lo = data;
 	hi = data + size;
+	spki_views(data, size);
 	walk((struct keyd_der){ .p = data, .len = size }, 0);
 	pem_roundtrip(data, size, "TSS2 PRIVATE KEY");
 	pem_roundtrip(data, size, "CERTIFICATE");

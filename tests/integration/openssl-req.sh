@@ -3,7 +3,7 @@
 # keyd:NAME` makes a request that verifies, carries the TPM key's public key and
 # the expected signature algorithm; pkeyutl signatures (ECDSA, RSA PKCS#1, PSS)
 # verify with the enrolled certificate's key, and the forgery of a changed digest
-# does not; the store also yields the enrolled certificate; the provider exports
+# does not; a P-384 key's public part is keyd's and its signature verifies; the store also yields the enrolled certificate; the provider exports
 # nothing but OSSL_provider_init; the key of the last burst stays loaded in the
 # TPM (one transient object) until sign-hold-ms after its last signature, then
 # nothing is left.
@@ -59,6 +59,16 @@ v=$(openssl dgst -sha384 -verify host-ec.pub -signature dgst.sig "$k.csr" 2>&1) 
 assert_contains "$v" "Verified OK"
 expect_status 1 openssl dgst $PROV -sha1 -sign keyd:host-ec -out dgst.sig "$k.csr"
 assert_contains "$OUT" "keyd:.*signature parameters keyd does not support.*SHA-256, SHA-384 or SHA-512"
+
+note "P-384: the provider's public key is keyd's, and a SHA-384 signature verifies with it"
+ctl key create host-p384 --alg ec-p384 >/dev/null
+openssl pkey $PROV -in keyd:host-p384 -pubout -out host-p384.pub || fail "pkey -pubout failed"
+cmp host-p384.pub <(ctl key export-pub host-p384) || fail "keyd.so's P-384 key is not keyd's"
+openssl dgst -sha384 -binary digest.bin >digest384.bin
+openssl pkeyutl -sign $PROV -inkey keyd:host-p384 -in digest384.bin -out sig-p384 ||
+	fail "pkeyutl -sign with keyd:host-p384 failed"
+v=$(openssl pkeyutl -verify -pubin -inkey host-p384.pub -in digest384.bin -sigfile sig-p384 2>&1) ||
+	fail "the P-384 signature does not verify: $v"
 
 note "the signatures went through keyd; the last key is flushed after sign-hold-ms"
 assert_contains "$(cat "$T/keyd.log")" "sign with key 'host-rsa'"
