@@ -161,6 +161,24 @@ int keyd_tmp_name(const char *name, char *buf, size_t size)
 	return 0;
 }
 
+int keyd_sibling_path(const char *path, const char *name, char *buf, size_t size)
+{
+	const char *slash;
+	int n;
+
+	if (!path || !name)
+		return -EINVAL;
+	slash = strrchr(path, '/');
+	if (!slash) {
+		path = ".";
+		slash = path + 1;
+	}
+	n = snprintf(buf, size, "%.*s/%s", (int)(slash - path), path, name);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 int keyd_write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t len,
 			      mode_t mode)
 {

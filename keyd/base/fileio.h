@@ -22,6 +22,11 @@ int keyd_write_all(int fd, const void *data, size_t len);
 /* The name of a temporary for name: ".<name>.tmp-<pid>-<n>", unique in this process. */
 int keyd_tmp_name(const char *name, char *buf, size_t size);
 
+/* "<directory of path>/<name>": a file kept next to another (the daemon's
+ * runtime files sit next to its socket); "./<name>" when path has no '/'.
+ * -ENAMETOOLONG when it does not fit. */
+int keyd_sibling_path(const char *path, const char *name, char *buf, size_t size);
+
 /* fsync a directory by path, or an open one. */
 int keyd_fsync_dir(const char *dir);
 int keyd_fsync_dir_fd(int dir_fd);

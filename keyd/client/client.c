@@ -225,16 +225,7 @@ int keyd_client_status(keyd_client *c, struct keyd_client_status *ret)
 
 int keyd_client_report_path(const char *socket_path, char *buf, size_t size)
 {
-	const char *slash = strrchr(socket_path, '/');
-	size_t dlen = slash ? (size_t)(slash - socket_path) : 1;
-	int n;
-
-	if (!slash)
-		socket_path = ".";
-	n = snprintf(buf, size, "%.*s/%s", (int)dlen, socket_path, KEYD_CLIENT_REPORT_NAME);
-	if (n < 0 || (size_t)n >= size)
-		return -ENAMETOOLONG;
-	return 0;
+	return keyd_sibling_path(socket_path, KEYD_CLIENT_REPORT_NAME, buf, size);
 }
 
 int keyd_client_read_report(const char *socket_path, char **ret, size_t *ret_len)

@@ -10,21 +10,6 @@
 #include "macro.h"
 #include "report.h"
 
-/* The directory of the socket plus the name keyd-ctl looks for (client.h). */
-static int report_path(const char *socket_path, char *buf, size_t size)
-{
-	const char *slash = strrchr(socket_path, '/');
-	int n;
-
-	if (!slash)
-		return -EINVAL; /* keyd.conf only accepts absolute socket paths */
-	n = snprintf(buf, size, "%.*s/%s", (int)(slash - socket_path), socket_path,
-		     KEYD_CLIENT_REPORT_NAME);
-	if (n < 0 || (size_t)n >= size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
 static void fclosep(FILE **f)
 {
 	if (*f)
@@ -41,7 +26,7 @@ int keyd_report_write(const char *socket_path, const struct keyd_report_info *in
 	size_t len = 0;
 	int r;
 
-	r = report_path(socket_path, path, sizeof(path));
+	r = keyd_sibling_path(socket_path, KEYD_CLIENT_REPORT_NAME, path, sizeof(path));
 	if (r < 0)
 		return r;
 	f = open_memstream(&text, &len);
@@ -82,6 +67,6 @@ void keyd_report_remove(const char *socket_path)
 {
 	char path[KEYD_CLIENT_PATH_MAX];
 
-	if (report_path(socket_path, path, sizeof(path)) >= 0)
+	if (keyd_sibling_path(socket_path, KEYD_CLIENT_REPORT_NAME, path, sizeof(path)) >= 0)
 		(void)unlink(path);
 }

@@ -97,17 +97,6 @@ static uint64_t monotonic_usec(void)
  * (keyd_signer_recover()). */
 #define RECORD_NAME "signer-loaded"
 
-static int record_path(const char *socket_path, char *buf, size_t size)
-{
-	const char *slash = strrchr(socket_path, '/');
-	int n;
-
-	if (!slash)
-		return -EINVAL;
-	n = snprintf(buf, size, "%.*s/%s", (int)(slash - socket_path), socket_path, RECORD_NAME);
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
 static void record_drop(keyd_signer *sg)
 {
 	if (sg->recorded && sg->record[0] && unlink(sg->record) < 0 && errno != ENOENT)
@@ -163,7 +152,7 @@ int keyd_signer_recover(const char *socket_path, keyd_tpm *tpm)
 	size_t len = 0, n;
 	int r;
 
-	if (!tpm || record_path(socket_path, path, sizeof(path)) < 0)
+	if (!tpm || keyd_sibling_path(socket_path, RECORD_NAME, path, sizeof(path)) < 0)
 		return 0;
 	r = keyd_read_file(path, 256, &text, &len);
 	if (r == -ENOENT)
@@ -224,7 +213,7 @@ int keyd_signer_new(const char *socket_path, keyd_signer **ret)
 
 	if (!sg)
 		return -ENOMEM;
-	if (record_path(socket_path, sg->record, sizeof(sg->record)) < 0)
+	if (keyd_sibling_path(socket_path, RECORD_NAME, sg->record, sizeof(sg->record)) < 0)
 		sg->record[0] = '\0'; /* no record: a kill during a hold leaks the key */
 	*ret = sg;
 	return 0;

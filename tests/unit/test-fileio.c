@@ -164,6 +164,27 @@ static void test_owner_mode(void **state)
 	}
 }
 
+static void test_sibling_path(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	assert_int_equal(keyd_sibling_path("/run/keyd/keyd.sock", "status.json", buf, sizeof(buf)),
+			 0);
+	assert_string_equal(buf, "/run/keyd/status.json");
+	assert_int_equal(keyd_sibling_path("/keyd.sock", "x", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/x");
+	assert_int_equal(keyd_sibling_path("keyd.sock", "x", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "./x");
+	/* 31 characters fit the 32-byte buffer, 32 do not. */
+	assert_int_equal(keyd_sibling_path("/run/keyd/keyd.sock", "0123456789abcdefghijk", buf,
+					   sizeof(buf)), 0);
+	assert_int_equal(strlen(buf), 31);
+	assert_int_equal(keyd_sibling_path("/run/keyd/keyd.sock", "0123456789abcdefghijkl", buf,
+					   sizeof(buf)), -ENAMETOOLONG);
+	assert_int_equal(keyd_sibling_path(NULL, "x", buf, sizeof(buf)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_write_atomic),
 		cmocka_unit_test(test_mkdir_p),
 		cmocka_unit_test(test_owner_mode),
+		cmocka_unit_test(test_sibling_path),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
