@@ -140,7 +140,7 @@ static int km_import(void *keydata, int selection, const OSSL_PARAM params[])
 		return 0;
 	if (selection & OSSL_KEYMGMT_SELECT_KEYPAIR)
 		selection |= OSSL_KEYMGMT_SELECT_ALL_PARAMETERS;
-	ctx = EVP_PKEY_CTX_new_from_name(k->prov->libctx, alg_name(k->is_ec), NULL);
+	ctx = EVP_PKEY_CTX_new_from_name(keyd_ossl_libctx(k->prov), alg_name(k->is_ec), NULL);
 	if (!ctx)
 		return 0;
 	ok = EVP_PKEY_fromdata_init(ctx) == 1 &&
@@ -197,14 +197,37 @@ static int km_get_params(void *keydata, OSSL_PARAM params[])
 	return EVP_PKEY_get_params(k->pkey, params);
 }
 
+/* The default provider's parameter lists, as keyd's keys answer the same
+ * parameters; none when its key management cannot be had. */
+static const OSSL_PARAM *default_gettable_params(void *provctx, bool is_ec)
+{
+	EVP_KEYMGMT *km = keyd_ossl_default_keymgmt(provctx, is_ec);
+
+	return km ? EVP_KEYMGMT_gettable_params(km) : NULL;
+}
+
+static const OSSL_PARAM *default_settable_params(void *provctx, bool is_ec)
+{
+	EVP_KEYMGMT *km = keyd_ossl_default_keymgmt(provctx, is_ec);
+
+	return km ? EVP_KEYMGMT_settable_params(km) : NULL;
+}
+
+static const OSSL_PARAM *default_gen_settable_params(void *provctx, bool is_ec)
+{
+	EVP_KEYMGMT *km = keyd_ossl_default_keymgmt(provctx, is_ec);
+
+	return km ? EVP_KEYMGMT_gen_settable_params(km) : NULL;
+}
+
 static const OSSL_PARAM *km_gettable_params_ec(void *provctx)
 {
-	return EVP_KEYMGMT_gettable_params(((struct keyd_ossl_prov *)provctx)->km_ec);
+	return default_gettable_params(provctx, true);
 }
 
 static const OSSL_PARAM *km_gettable_params_rsa(void *provctx)
 {
-	return EVP_KEYMGMT_gettable_params(((struct keyd_ossl_prov *)provctx)->km_rsa);
+	return default_gettable_params(provctx, false);
 }
 
 /* The encoded point of a TLS key share, the point format: plain keys only. */
@@ -223,12 +246,12 @@ static int km_set_params(void *keydata, const OSSL_PARAM params[])
 
 static const OSSL_PARAM *km_settable_params_ec(void *provctx)
 {
-	return EVP_KEYMGMT_settable_params(((struct keyd_ossl_prov *)provctx)->km_ec);
+	return default_settable_params(provctx, true);
 }
 
 static const OSSL_PARAM *km_settable_params_rsa(void *provctx)
 {
-	return EVP_KEYMGMT_settable_params(((struct keyd_ossl_prov *)provctx)->km_rsa);
+	return default_settable_params(provctx, false);
 }
 
 static void *km_dup(const void *keydata_from, int selection)
@@ -306,7 +329,7 @@ static void *km_gen_init(void *provctx, int selection, const OSSL_PARAM params[]
 		return NULL;
 	g->prov = p;
 	g->is_ec = is_ec;
-	g->ctx = EVP_PKEY_CTX_new_from_name(p->libctx, alg_name(is_ec), NULL);
+	g->ctx = EVP_PKEY_CTX_new_from_name(keyd_ossl_libctx(p), alg_name(is_ec), NULL);
 	if (g->ctx && (selection & OSSL_KEYMGMT_SELECT_KEYPAIR))
 		ok = EVP_PKEY_keygen_init(g->ctx) == 1;
 	else
@@ -368,13 +391,13 @@ static void *km_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
 static const OSSL_PARAM *km_gen_settable_params_ec(void *genctx, void *provctx)
 {
 	(void)genctx;
-	return EVP_KEYMGMT_gen_settable_params(((struct keyd_ossl_prov *)provctx)->km_ec);
+	return default_gen_settable_params(provctx, true);
 }
 
 static const OSSL_PARAM *km_gen_settable_params_rsa(void *genctx, void *provctx)
 {
 	(void)genctx;
-	return EVP_KEYMGMT_gen_settable_params(((struct keyd_ossl_prov *)provctx)->km_rsa);
+	return default_gen_settable_params(provctx, false);
 }
 
 static int km_validate(const void *keydata, int selection, int checktype)
@@ -386,7 +409,7 @@ static int km_validate(const void *keydata, int selection, int checktype)
 	(void)checktype;
 	if (!k || !k->pkey)
 		return 0;
-	ctx = EVP_PKEY_CTX_new_from_pkey(k->prov->libctx, k->pkey, NULL);
+	ctx = EVP_PKEY_CTX_new_from_pkey(keyd_ossl_libctx(k->prov), k->pkey, NULL);
 	if (!ctx)
 		return 0;
 	if (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY)

@@ -46,13 +46,16 @@ struct keyd_ossl_prov {
 	const OSSL_CORE_HANDLE *handle;
 	/* A library context of our own with the default provider, for parsing the
 	 * public key and hashing: never the caller's, so nothing here can recurse
-	 * into this provider. */
+	 * into this provider. Made on first use: read it through keyd_ossl_libctx(). */
 	OSSL_LIB_CTX *libctx;
 	OSSL_PROVIDER *deflt;
+	pthread_mutex_t libctx_lock; /* guards making it */
+	int libctx_state;            /* atomic: 0 not yet, 1 made, -1 failed */
 	OSSL_FUNC_core_new_error_fn *new_error;
 	OSSL_FUNC_core_set_error_debug_fn *set_error_debug;
 	OSSL_FUNC_core_vset_error_fn *vset_error;
-	/* The default provider's key management in libctx, for parameter lists. */
+	/* The default provider's key management in libctx, for parameter lists
+	 * (keyd_ossl_default_keymgmt()). */
 	EVP_KEYMGMT *km_ec, *km_rsa;
 
 	pthread_mutex_t lock; /* guards client and client_pid */
@@ -84,6 +87,12 @@ void keyd_ossl_error(struct keyd_ossl_prov *p, int reason, const char *fmt, ...)
 /* Map a keyd_client error to a reason and raise it, with keyd's message. */
 void keyd_ossl_client_error(struct keyd_ossl_prov *p, int r, const char *key, const char *what,
 			    const char *message);
+
+/* The provider's own library context, made on the first call; NULL (error
+ * raised) if the default provider cannot be loaded into it. */
+OSSL_LIB_CTX *keyd_ossl_libctx(struct keyd_ossl_prov *p);
+/* The default provider's EC or RSA key management there; NULL likewise. */
+EVP_KEYMGMT *keyd_ossl_default_keymgmt(struct keyd_ossl_prov *p, bool is_ec);
 
 /* Fetch the key's public part from keyd (GET-PUBKEY) into a new key (refs 1).
  * On failure the error is raised and NULL returned. If ret_pubkey is not NULL it

@@ -18,7 +18,7 @@
 
 static EVP_PKEY *import(struct keyd_ossl_prov *p, const char *alg, OSSL_PARAM *params)
 {
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(p->libctx, alg, NULL);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(keyd_ossl_libctx(p), alg, NULL);
 	EVP_PKEY *pkey = NULL;
 
 	if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
@@ -66,9 +66,11 @@ EVP_PKEY *keyd_ossl_pubkey_from_spki(struct keyd_ossl_prov *p, const uint8_t *de
 	const unsigned char *q = der;
 	EVP_PKEY *pkey;
 
+	if (!keyd_ossl_libctx(p))
+		return NULL;
 	if (keyd_spki_parse(der, len, &s) == 0)
 		return s.kind == KEYD_SPKI_EC ? import_ec(p, &s) : import_rsa(p, &s);
-	pkey = d2i_PUBKEY_ex(NULL, &q, (long)len, p->libctx, NULL);
+	pkey = d2i_PUBKEY_ex(NULL, &q, (long)len, keyd_ossl_libctx(p), NULL);
 	if (pkey && q != der + len) {
 		EVP_PKEY_free(pkey);
 		return NULL;

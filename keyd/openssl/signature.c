@@ -97,7 +97,7 @@ static const char *hash_name(uint32_t hash)
 /* keyd's hash for an OpenSSL digest name, 0 if keyd cannot sign it. */
 static uint32_t hash_from_name(struct keyd_ossl_prov *p, const char *mdname)
 {
-	EVP_MD *md = EVP_MD_fetch(p->libctx, mdname, NULL);
+	EVP_MD *md = EVP_MD_fetch(keyd_ossl_libctx(p), mdname, NULL);
 	uint32_t h = 0;
 
 	if (!md)
@@ -226,7 +226,7 @@ static int sig_init(void *ctx, void *provkey, const OSSL_PARAM params[])
 	int r = sig_setup(c, provkey, OP_SIGN);
 
 	if (r == 2) {
-		c->dctx = EVP_PKEY_CTX_new_from_pkey(c->prov->libctx, c->key->pkey, NULL);
+		c->dctx = EVP_PKEY_CTX_new_from_pkey(keyd_ossl_libctx(c->prov), c->key->pkey, NULL);
 		return c->dctx && EVP_PKEY_sign_init_ex(c->dctx, params) == 1;
 	}
 	return r == 1 && sig_set_ctx_params(c, params);
@@ -238,7 +238,7 @@ static int sig_verify_init(void *ctx, void *provkey, const OSSL_PARAM params[])
 
 	if (sig_setup(c, provkey, OP_VERIFY) != 2)
 		return 0;
-	c->dctx = EVP_PKEY_CTX_new_from_pkey(c->prov->libctx, c->key->pkey, NULL);
+	c->dctx = EVP_PKEY_CTX_new_from_pkey(keyd_ossl_libctx(c->prov), c->key->pkey, NULL);
 	return c->dctx && EVP_PKEY_verify_init_ex(c->dctx, params) == 1;
 }
 
@@ -314,14 +314,14 @@ static int sig_digest_sign_init(void *ctx, const char *mdname, void *provkey,
 	r = sig_setup(c, provkey, OP_SIGN);
 	if (r == 2) {
 		c->dmd = EVP_MD_CTX_new();
-		return c->dmd && EVP_DigestSignInit_ex(c->dmd, NULL, mdname, c->prov->libctx, NULL,
+		return c->dmd && EVP_DigestSignInit_ex(c->dmd, NULL, mdname, keyd_ossl_libctx(c->prov), NULL,
 						       c->key->pkey, params) == 1;
 	}
 	if (r != 1 || !sig_set_ctx_params(c, params))
 		return 0;
 	if (!set_digest(c, mdname && mdname[0] ? mdname : "SHA2-256"))
 		return 0;
-	md = EVP_MD_fetch(c->prov->libctx, hash_name(c->hash), NULL);
+	md = EVP_MD_fetch(keyd_ossl_libctx(c->prov), hash_name(c->hash), NULL);
 	if (!c->md)
 		c->md = EVP_MD_CTX_new();
 	ok = md && c->md && EVP_DigestInit_ex2(c->md, md, NULL) == 1;
@@ -348,7 +348,7 @@ static int sig_digest_verify_init(void *ctx, const char *mdname, void *provkey,
 	if (sig_setup(c, provkey, OP_VERIFY) != 2)
 		return 0;
 	c->dmd = EVP_MD_CTX_new();
-	return c->dmd && EVP_DigestVerifyInit_ex(c->dmd, NULL, mdname, c->prov->libctx, NULL,
+	return c->dmd && EVP_DigestVerifyInit_ex(c->dmd, NULL, mdname, keyd_ossl_libctx(c->prov), NULL,
 						 c->key->pkey, params) == 1;
 }
 

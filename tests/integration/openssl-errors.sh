@@ -2,7 +2,8 @@
 # keyd.so failing cleanly: a peer the policy grants no key gets keyd's permission
 # error; an unknown key and a malformed keyd: URI are named as such; with keyd
 # stopped, openssl fails at once with the provider's reason (no hang, no crash:
-# exit status 1, not a signal), for pkeyutl and for a TLS client.
+# exit status 1, not a signal), for pkeyutl and for a TLS client, and with
+# keyd.so in openssl.cnf the commands that use no keyd key still work.
 source "$KEYD_TOP/tests/lib/harness.sh"
 require_root
 require_cmd setpriv
@@ -45,4 +46,12 @@ for cmd in "openssl pkeyutl -sign $PROV -inkey keyd:host-ec -in digest.bin -out 
 	assert_contains "$OUT" "cannot connect to keyd at '$KEYD_SOCK'"
 	echo "failed in $ms ms"
 done
+
+note "keyd stopped: with keyd.so in openssl.cnf, commands that use no keyd key still work"
+d=$(OPENSSL_CONF=keyd-openssl.cnf openssl dgst -sha256 digest.bin 2>&1) || fail "dgst: $d"
+assert_contains "$d" "SHA2-256(digest.bin)="
+OPENSSL_CONF=keyd-openssl.cnf openssl pkeyutl -sign -inkey ca.key -in digest.bin -out ca.sig ||
+	fail "pkeyutl with a key in a file failed while keyd.so is loaded and keyd stopped"
+openssl pkeyutl -verify -inkey ca.key -in digest.bin -sigfile ca.sig >/dev/null ||
+	fail "the file key's signature does not verify"
 echo "ok"

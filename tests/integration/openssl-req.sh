@@ -70,6 +70,14 @@ openssl pkeyutl -sign $PROV -inkey keyd:host-p384 -in digest384.bin -out sig-p38
 v=$(openssl pkeyutl -verify -pubin -inkey host-p384.pub -in digest384.bin -sigfile sig-p384 2>&1) ||
 	fail "the P-384 signature does not verify: $v"
 
+note "keyd.so activated from openssl.cnf: pkeyutl signs without -provider options"
+OPENSSL_CONF=keyd-openssl.cnf openssl pkeyutl -sign -inkey keyd:host-ec -in digest.bin \
+	-out sig-cnf || fail "pkeyutl with keyd.so from openssl.cnf failed"
+v=$(openssl pkeyutl -verify -pubin -inkey host-ec.pub -in digest.bin -sigfile sig-cnf 2>&1) ||
+	fail "the signature made with keyd.so from openssl.cnf does not verify: $v"
+out=$(OPENSSL_CONF=keyd-openssl.cnf openssl list -providers 2>&1)
+assert_contains "$out" "keyd"
+
 note "the signatures went through keyd; the last key is flushed after sign-hold-ms"
 assert_contains "$(cat "$T/keyd.log")" "sign with key 'host-rsa'"
 openssl dgst $PROV -sha256 -sign keyd:host-ec -out dgst.sig "$k.csr" || fail "dgst -sign failed"

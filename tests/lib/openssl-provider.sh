@@ -3,7 +3,8 @@
 # (ECDSA P-256) and host-rsa (RSA-2048), a throwaway CA, the keys' certificates
 # from keyd-ctl csr signed by that CA and enrolled, a policy granting both keys
 # to root, and a private keyd serving them. keyd.so is found through
-# OPENSSL_MODULES=$KEYD_BUILD; $PROV holds the -provider options.
+# OPENSSL_MODULES=$KEYD_BUILD; $PROV holds the -provider options, and
+# keyd-openssl.cnf activates keyd.so and the default provider (OPENSSL_CONF).
 
 [ -e "$KEYD_BUILD/keyd.so" ] || skip "keyd.so is not built ($KEYD_BUILD/keyd.so)"
 require_cmd openssl keyd-ctl
@@ -37,6 +38,20 @@ write_policy signing "[signing]
 grant key host-* to uid=0"
 write_keyd_conf
 start_keyd
+
+# keyd.so activated from a configuration file, as docs/openssl-provider.md shows.
+cat >keyd-openssl.cnf <<'EOF'
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+keyd = keyd_sect
+default = default_sect
+[keyd_sect]
+activate = 1
+[default_sect]
+activate = 1
+EOF
 
 # A SHA-256 digest to sign.
 echo 'keyd provider test' | openssl dgst -sha256 -binary >digest.bin
