@@ -20,7 +20,7 @@
 # ended (swtpm has 3 object slots and no resource manager; tpm2-openssl needs
 # them all in a signing loop), so each provider has the TPM to itself.
 # Prints the figures and the ratios; exits non-zero only when something fails to
-# sign. KEYD_BENCH_ROUNDS (default 3) rounds over all rows, each with
+# sign. KEYD_BENCH_ROUNDS (default 5) rounds over all rows, each with
 # KEYD_BENCH_N (default 30) processes and KEYD_BENCH_LOOP (default 500) in-process
 # signatures per row.
 : "${KEYD_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -36,7 +36,7 @@ pcap_tcti=$(ls /usr/lib/*/libtss2-tcti-pcap.so* 2>/dev/null | head -n 1 || true)
 
 N=${KEYD_BENCH_N:-30}
 LOOP=${KEYD_BENCH_LOOP:-500}
-ROUNDS=${KEYD_BENCH_ROUNDS:-3}
+ROUNDS=${KEYD_BENCH_ROUNDS:-5}
 HOLD_MS=500
 start_swtpm
 new_store
