@@ -24,6 +24,16 @@ static const char *alg_name(bool is_ec)
 	return is_ec ? "EC" : "RSA";
 }
 
+/* A context for the default provider's EC or RSA in our own library context.
+ * Never with a NULL library context: that is the caller's, where "EC" may be
+ * this very key management. */
+static EVP_PKEY_CTX *default_ctx(struct keyd_ossl_prov *p, bool is_ec)
+{
+	OSSL_LIB_CTX *libctx = keyd_ossl_libctx(p);
+
+	return libctx ? EVP_PKEY_CTX_new_from_name(libctx, alg_name(is_ec), NULL) : NULL;
+}
+
 static void *km_new(void *provctx, bool is_ec)
 {
 	struct keyd_ossl_prov *p = provctx;
@@ -140,7 +150,7 @@ static int km_import(void *keydata, int selection, const OSSL_PARAM params[])
 		return 0;
 	if (selection & OSSL_KEYMGMT_SELECT_KEYPAIR)
 		selection |= OSSL_KEYMGMT_SELECT_ALL_PARAMETERS;
-	ctx = EVP_PKEY_CTX_new_from_name(keyd_ossl_libctx(k->prov), alg_name(k->is_ec), NULL);
+	ctx = default_ctx(k->prov, k->is_ec);
 	if (!ctx)
 		return 0;
 	ok = EVP_PKEY_fromdata_init(ctx) == 1 &&
@@ -329,7 +339,7 @@ static void *km_gen_init(void *provctx, int selection, const OSSL_PARAM params[]
 		return NULL;
 	g->prov = p;
 	g->is_ec = is_ec;
-	g->ctx = EVP_PKEY_CTX_new_from_name(keyd_ossl_libctx(p), alg_name(is_ec), NULL);
+	g->ctx = default_ctx(p, is_ec);
 	if (g->ctx && (selection & OSSL_KEYMGMT_SELECT_KEYPAIR))
 		ok = EVP_PKEY_keygen_init(g->ctx) == 1;
 	else
