@@ -5,11 +5,14 @@
  * OSSL_STORE once, then signs COUNT 64-byte messages with EVP_DigestSign over
  * SHA-256 (ECDSA, or RSA PKCS#1 v1.5), as a TLS stack does, and prints
  * "<count> <seconds> <signatures/s>".
- * Each signature is checked with the key's public part.
+ * The first and the last signature are checked with the key's public part.
+ * With --threads N, N threads each load the key and sign COUNT messages, every
+ * signature checked (tests/integration/openssl-threads.sh).
  *
- *   sign-loop URI COUNT PROVIDER...
+ *   sign-loop [--threads N] URI COUNT PROVIDER...
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,16 +85,103 @@ static int verify_once(EVP_PKEY *pkey, const unsigned char *msg, const unsigned 
 	return ok;
 }
 
+/* --threads: every thread loads the key itself once all are started (so the
+ * provider's first use races between them), then signs count messages of its
+ * own, each checked: a reply that reached the wrong thread would not verify. */
+struct worker {
+	pthread_t thread;
+	pthread_barrier_t *start;
+	const char *uri;
+	uint32_t count;
+	unsigned id;
+	int ok;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	unsigned char msg[64], sig[1024];
+	EVP_PKEY *pkey;
+
+	pthread_barrier_wait(w->start);
+	pkey = load_key(w->uri);
+	if (!pkey) {
+		fprintf(stderr, "sign-loop: thread %u cannot load a key from '%s'\n", w->id, w->uri);
+		ERR_print_errors_fp(stderr);
+		return NULL;
+	}
+	memset(msg, 0x42, sizeof(msg));
+	msg[1] = (unsigned char)w->id;
+	for (uint32_t i = 0; i < w->count; i++) {
+		size_t len = sizeof(sig);
+
+		msg[0] = (unsigned char)i;
+		if (!sign_once(pkey, msg, sig, &len) || !verify_once(pkey, msg, sig, len)) {
+			fprintf(stderr, "sign-loop: thread %u, signature %u failed or does not verify\n",
+				w->id, i);
+			ERR_print_errors_fp(stderr);
+			EVP_PKEY_free(pkey);
+			return NULL;
+		}
+	}
+	EVP_PKEY_free(pkey);
+	w->ok = 1;
+	return NULL;
+}
+
+static int run_threads(const char *uri, uint32_t n, uint32_t count)
+{
+	struct worker w[64] = {};
+	pthread_barrier_t start;
+	uint32_t started = 0;
+	double t0, t;
+	int ok = 1;
+
+	if (pthread_barrier_init(&start, NULL, n) != 0)
+		return 1;
+	t0 = now();
+	for (; started < n; started++) {
+		w[started] = (struct worker){ .start = &start, .uri = uri, .count = count,
+					      .id = started };
+		if (pthread_create(&w[started].thread, NULL, worker_run, &w[started]) != 0)
+			break;
+	}
+	if (started < n) {
+		/* The barrier would wait for ever: nothing to undo but to stop. */
+		fprintf(stderr, "sign-loop: cannot start thread %u\n", started);
+		exit(1);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		pthread_join(w[i].thread, NULL);
+		ok &= w[i].ok;
+	}
+	t = now() - t0;
+	pthread_barrier_destroy(&start);
+	if (!ok)
+		return 1;
+	printf("%u %.3f %.1f\n", n * count, t, (double)(n * count) / t);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned char digest[64], sig[1024];
 	OSSL_PROVIDER *provs[8] = {};
+	uint32_t count, threads = 0;
 	EVP_PKEY *pkey;
-	uint32_t count;
 	double t0, t;
+	int r;
 
+	if (argc > 2 && strcmp(argv[1], "--threads") == 0) {
+		if (keyd_parse_u32(argv[2], 10, &threads) < 0 || threads < 1 || threads > 64) {
+			fprintf(stderr, "sign-loop: --threads takes 1..64\n");
+			return 2;
+		}
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 4 || argc > 3 + 8 || keyd_parse_u32(argv[2], 10, &count) < 0 || count == 0) {
-		fprintf(stderr, "usage: sign-loop URI COUNT PROVIDER...\n");
+		fprintf(stderr, "usage: sign-loop [--threads N] URI COUNT PROVIDER...\n");
 		return 2;
 	}
 	for (int i = 3; i < argc; i++)
@@ -100,6 +190,13 @@ int main(int argc, char **argv)
 			ERR_print_errors_fp(stderr);
 			return 1;
 		}
+	if (threads) {
+		r = run_threads(argv[1], threads, count);
+		for (int i = 8; i-- > 0;)
+			if (provs[i])
+				OSSL_PROVIDER_unload(provs[i]);
+		return r;
+	}
 	pkey = load_key(argv[1]);
 	if (!pkey) {
 		fprintf(stderr, "sign-loop: cannot load a key from '%s'\n", argv[1]);
