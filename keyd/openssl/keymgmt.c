@@ -34,6 +34,19 @@ static EVP_PKEY_CTX *default_ctx(struct keyd_ossl_prov *p, bool is_ec)
 	return libctx ? EVP_PKEY_CTX_new_from_name(libctx, alg_name(is_ec), NULL) : NULL;
 }
 
+EVP_PKEY *keyd_ossl_default_fromdata(struct keyd_ossl_prov *p, bool is_ec, int selection,
+				     const OSSL_PARAM params[])
+{
+	EVP_PKEY_CTX *ctx = default_ctx(p, is_ec);
+	EVP_PKEY *pkey = NULL;
+
+	if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, selection, (OSSL_PARAM *)params) != 1)
+		pkey = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return pkey;
+}
+
 static void *km_new(void *provctx, bool is_ec)
 {
 	struct keyd_ossl_prov *p = provctx;
@@ -139,9 +152,7 @@ static int km_export(void *keydata, int selection, OSSL_CALLBACK *param_cb, void
 static int km_import(void *keydata, int selection, const OSSL_PARAM params[])
 {
 	struct keyd_ossl_key *k = keydata;
-	EVP_PKEY_CTX *ctx;
-	EVP_PKEY *pkey = NULL;
-	int ok;
+	EVP_PKEY *pkey;
 
 	if (!k || k->pkey || k->name[0] || !(selection & OSSL_KEYMGMT_SELECT_ALL))
 		return 0;
@@ -150,13 +161,8 @@ static int km_import(void *keydata, int selection, const OSSL_PARAM params[])
 		return 0;
 	if (selection & OSSL_KEYMGMT_SELECT_KEYPAIR)
 		selection |= OSSL_KEYMGMT_SELECT_ALL_PARAMETERS;
-	ctx = default_ctx(k->prov, k->is_ec);
-	if (!ctx)
-		return 0;
-	ok = EVP_PKEY_fromdata_init(ctx) == 1 &&
-	     EVP_PKEY_fromdata(ctx, &pkey, selection, (OSSL_PARAM *)params) == 1;
-	EVP_PKEY_CTX_free(ctx);
-	if (!ok)
+	pkey = keyd_ossl_default_fromdata(k->prov, k->is_ec, selection, params);
+	if (!pkey)
 		return 0;
 	k->pkey = pkey;
 	k->selection = selection & OSSL_KEYMGMT_SELECT_ALL;

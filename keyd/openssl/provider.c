@@ -81,6 +81,18 @@ void keyd_ossl_client_error(struct keyd_ossl_prov *p, int r, const char *key, co
  * from openssl.cnf and never touches an EC or RSA key does not pay for it (the
  * first fetch in a new library context builds its name map: about 0.4 ms of a
  * 3 ms openssl process on the development machine, OpenSSL 3.0). */
+static void libctx_free(struct keyd_ossl_prov *p)
+{
+	EVP_KEYMGMT_free(p->km_ec);
+	EVP_KEYMGMT_free(p->km_rsa);
+	if (p->deflt)
+		OSSL_PROVIDER_unload(p->deflt);
+	OSSL_LIB_CTX_free(p->libctx);
+	p->km_ec = p->km_rsa = NULL;
+	p->deflt = NULL;
+	p->libctx = NULL;
+}
+
 static int libctx_make(struct keyd_ossl_prov *p)
 {
 	p->libctx = OSSL_LIB_CTX_new();
@@ -92,14 +104,7 @@ static int libctx_make(struct keyd_ossl_prov *p)
 	}
 	if (p->libctx && p->deflt && p->km_ec && p->km_rsa)
 		return 1;
-	EVP_KEYMGMT_free(p->km_ec);
-	EVP_KEYMGMT_free(p->km_rsa);
-	if (p->deflt)
-		OSSL_PROVIDER_unload(p->deflt);
-	OSSL_LIB_CTX_free(p->libctx);
-	p->km_ec = p->km_rsa = NULL;
-	p->deflt = NULL;
-	p->libctx = NULL;
+	libctx_free(p);
 	return -1;
 }
 
@@ -250,6 +255,7 @@ struct keyd_ossl_key *keyd_ossl_key_fetch(struct keyd_ossl_prov *p, const char *
 {
 	struct keyd_client_pubkey *pk = NULL;
 	struct keyd_ossl_key *k = NULL;
+
 	if (get_pubkey(p, name, &pk) < 0)
 		return NULL;
 	k = calloc(1, sizeof(*k));
@@ -429,11 +435,7 @@ static void prov_teardown(void *provctx)
 	keyd_client_free(p->client);
 	pthread_mutex_destroy(&p->lock);
 	pthread_mutex_destroy(&p->libctx_lock);
-	EVP_KEYMGMT_free(p->km_ec);
-	EVP_KEYMGMT_free(p->km_rsa);
-	if (p->deflt)
-		OSSL_PROVIDER_unload(p->deflt);
-	OSSL_LIB_CTX_free(p->libctx);
+	libctx_free(p);
 	free(p);
 }
 

@@ -94,6 +94,11 @@ OSSL_LIB_CTX *keyd_ossl_libctx(struct keyd_ossl_prov *p);
 /* The default provider's EC or RSA key management there; NULL likewise. */
 EVP_KEYMGMT *keyd_ossl_default_keymgmt(struct keyd_ossl_prov *p, bool is_ec);
 
+/* EVP_PKEY_fromdata with the default provider's EC or RSA in the provider's
+ * own library context (keymgmt.c); NULL on failure. */
+EVP_PKEY *keyd_ossl_default_fromdata(struct keyd_ossl_prov *p, bool is_ec, int selection,
+				     const OSSL_PARAM params[]);
+
 /* Fetch the key's public part from keyd (GET-PUBKEY) into a new key (refs 1).
  * On failure the error is raised and NULL returned. If ret_pubkey is not NULL it
  * receives the reply (certificates) for the caller to free. */

@@ -16,18 +16,6 @@
 #include "provider.h"
 #include "spki.h"
 
-static EVP_PKEY *import(struct keyd_ossl_prov *p, const char *alg, OSSL_PARAM *params)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(keyd_ossl_libctx(p), alg, NULL);
-	EVP_PKEY *pkey = NULL;
-
-	if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		pkey = NULL;
-	EVP_PKEY_CTX_free(ctx);
-	return pkey;
-}
-
 static EVP_PKEY *import_ec(struct keyd_ossl_prov *p, const struct keyd_spki *s)
 {
 	OSSL_PARAM params[] = {
@@ -37,7 +25,7 @@ static EVP_PKEY *import_ec(struct keyd_ossl_prov *p, const struct keyd_spki *s)
 	};
 
 	/* The import checks that the point is on the curve. */
-	return import(p, "EC", params);
+	return keyd_ossl_default_fromdata(p, true, EVP_PKEY_PUBLIC_KEY, params);
 }
 
 static EVP_PKEY *import_rsa(struct keyd_ossl_prov *p, const struct keyd_spki *s)
@@ -52,7 +40,7 @@ static EVP_PKEY *import_rsa(struct keyd_ossl_prov *p, const struct keyd_spki *s)
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) == 1)
 		params = OSSL_PARAM_BLD_to_param(bld);
 	if (params)
-		pkey = import(p, "RSA", params);
+		pkey = keyd_ossl_default_fromdata(p, false, EVP_PKEY_PUBLIC_KEY, params);
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
 	BN_free(n);
@@ -62,15 +50,16 @@ static EVP_PKEY *import_rsa(struct keyd_ossl_prov *p, const struct keyd_spki *s)
 
 EVP_PKEY *keyd_ossl_pubkey_from_spki(struct keyd_ossl_prov *p, const uint8_t *der, size_t len)
 {
-	struct keyd_spki s;
+	OSSL_LIB_CTX *libctx = keyd_ossl_libctx(p);
 	const unsigned char *q = der;
+	struct keyd_spki s;
 	EVP_PKEY *pkey;
 
-	if (!keyd_ossl_libctx(p))
+	if (!libctx)
 		return NULL;
 	if (keyd_spki_parse(der, len, &s) == 0)
 		return s.kind == KEYD_SPKI_EC ? import_ec(p, &s) : import_rsa(p, &s);
-	pkey = d2i_PUBKEY_ex(NULL, &q, (long)len, keyd_ossl_libctx(p), NULL);
+	pkey = d2i_PUBKEY_ex(NULL, &q, (long)len, libctx, NULL);
 	if (pkey && q != der + len) {
 		EVP_PKEY_free(pkey);
 		return NULL;
